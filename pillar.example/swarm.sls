@@ -1,0 +1,2 @@
+# salt-swarm pillar. The formula (states/swarm/) reads everything under `swarm:`.
+swarm: {}

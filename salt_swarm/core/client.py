@@ -1,0 +1,82 @@
+"""Build a Docker SDK client from settings resolved by the loader modules.
+
+The client is built per call, never at import time: the daemon may not be up when
+Salt loads the module, and settings may come from pillar that changes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import docker
+import docker.errors
+import docker.tls
+import requests
+
+from salt_swarm.core.errors import DockerUnavailable, SwarmError
+
+DEFAULT_URL = "unix:///var/run/docker.sock"
+DEFAULT_TIMEOUT = 30
+
+
+@dataclass(frozen=True)
+class DockerSettings:
+    """Where and how to reach the Docker daemon.
+
+    ``url`` empty means: ``DOCKER_HOST`` from the environment if set, else the
+    local socket. TLS is used when a client certificate or a CA is given.
+    """
+
+    url: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_ca: str = ""
+    tls_verify: bool = True
+    timeout: int = DEFAULT_TIMEOUT
+
+    def resolved_url(self, environ: dict | None = None) -> str:
+        env = os.environ if environ is None else environ
+        return self.url or env.get("DOCKER_HOST") or DEFAULT_URL
+
+    def tls_config(self) -> docker.tls.TLSConfig | None:
+        if not (self.tls_cert or self.tls_ca):
+            return None
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise DockerUnavailable("swarm:tls_cert and swarm:tls_key must be given together")
+        return docker.tls.TLSConfig(
+            client_cert=(self.tls_cert, self.tls_key) if self.tls_cert else None,
+            ca_cert=self.tls_ca or None,
+            verify=(self.tls_ca or True) if self.tls_verify else False,
+        )
+
+
+def make_client(settings: DockerSettings) -> docker.DockerClient:
+    """Return a connected client, or raise DockerUnavailable naming the URL."""
+    url = settings.resolved_url()
+    try:
+        client = docker.DockerClient(
+            base_url=url, tls=settings.tls_config() or False, timeout=settings.timeout
+        )
+        client.ping()
+    except DockerUnavailable:
+        raise
+    except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
+        raise DockerUnavailable(f"cannot reach the Docker daemon at {url}: {exc}") from exc
+    return client
+
+
+@contextmanager
+def docker_errors(action: str) -> Iterator[None]:
+    """Turn Docker SDK and transport errors into SwarmError, keeping Docker's words."""
+    try:
+        yield
+    except docker.errors.APIError as exc:
+        detail = exc.explanation or str(exc)
+        if isinstance(detail, bytes):
+            detail = detail.decode(errors="replace")
+        raise SwarmError(f"{action} failed: {detail}") from exc
+    except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
+        raise DockerUnavailable(f"{action} failed: {exc}") from exc

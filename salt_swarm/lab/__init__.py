@@ -1,0 +1,10 @@
+"""The lab: N test hosts on one Linux machine (root), for tests, benchmarks and the demo.
+
+Each host is a network namespace plus a UTS namespace (hostname = minion id), a veth
+on one bridge, its own dockerd and its own salt-minion; one salt-master listens on the
+bridge. Run ``python -m salt_swarm.lab --help``.
+"""
+
+from salt_swarm.lab.lab import Lab
+
+__all__ = ["Lab"]

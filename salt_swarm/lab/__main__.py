@@ -1,0 +1,5 @@
+import sys
+
+from salt_swarm.lab.cli import main
+
+sys.exit(main())

@@ -1,0 +1,384 @@
+"""The lab as one object: bring hosts up, take everything down, run commands on hosts."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from salt_swarm.lab import daemons, network, prereqs, procs
+from salt_swarm.lab.layout import (
+    MASTER_ADDR,
+    LabPaths,
+    check_name,
+    default_root,
+    host_addr,
+)
+from salt_swarm.lab.procs import Proc
+
+DAEMONS = ("dockerd", "minion")
+
+
+class LabError(RuntimeError):
+    pass
+
+
+def repo_root() -> Path:
+    """The source tree salt-swarm runs from (editable install or checkout), else the cwd."""
+    here = Path(__file__).resolve().parents[2]
+    return here if (here / "states").is_dir() else Path.cwd()
+
+
+@dataclass
+class UpReport:
+    hosts: list[str]
+    started: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    memory_kib: dict = field(default_factory=dict)
+
+
+class Lab:
+    def __init__(self, root: Path | str | None = None):
+        self.paths = LabPaths(Path(root) if root else default_root())
+        self._client = None
+
+    # ---- state -------------------------------------------------------------
+    def _load(self) -> dict:
+        try:
+            return json.loads(self.paths.state_file.read_text())
+        except FileNotFoundError:
+            return {"hosts": {}}
+
+    def _save(self, state: dict) -> None:
+        tmp = self.paths.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
+        tmp.replace(self.paths.state_file)
+
+    @contextlib.contextmanager
+    def _locked(self):
+        lock_path = self.paths.root.parent / f".{self.paths.root.name}.lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    @property
+    def hosts(self) -> list[str]:
+        state = self._load()
+        return sorted(state["hosts"], key=lambda n: state["hosts"][n]["index"])
+
+    def addr(self, name: str) -> str:
+        return self._load()["hosts"][name]["addr"]
+
+    def docker_url(self, name: str) -> str:
+        return self.paths.host(name).docker_url
+
+    # ---- up ----------------------------------------------------------------
+    def up(
+        self,
+        names: list[str],
+        pillar_dir: Path | str | None = None,
+        states_dir: Path | str | None = None,
+        timeout: float = 180.0,
+        log=print,
+    ) -> UpReport:
+        """Make sure the master and these hosts run (adding to any running lab)."""
+        for name in names:
+            check_name(name)
+        prereqs.ensure(log=log)
+        began = time.monotonic()
+        with self._locked():
+            report = self._up(names, pillar_dir, states_dir, timeout, log)
+        report.seconds = round(time.monotonic() - began, 2)
+        report.memory_kib = self.memory_kib()
+        return report
+
+    def _up(self, names, pillar_dir, states_dir, timeout, log) -> UpReport:
+        if not self.paths.state_file.exists():
+            self._remove_leftovers()
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        state = self._load()
+        cg = procs.cgroup_root()
+        started = []
+
+        network.ensure_bridge()
+        network.ensure_forward_rule()
+        self._point_pillar(state, pillar_dir)
+        if states_dir or "states_dir" not in state:
+            state["states_dir"] = str(Path(states_dir or repo_root() / "states").resolve())
+        Path(state["states_dir"]).mkdir(parents=True, exist_ok=True)
+
+        if not procs.alive(Proc.from_dict(state.get("master"))):
+            state["master"] = self._start_master(state, cg).as_dict()
+            started.append("master")
+
+        for name in names:
+            if name not in state["hosts"]:
+                used = {h["index"] for h in state["hosts"].values()}
+                index = min(set(range(len(used) + 1)) - used)
+                state["hosts"][name] = {"index": index, "addr": host_addr(index)}
+        all_names = sorted(state["hosts"], key=lambda n: state["hosts"][n]["index"])
+        for name in all_names:
+            host = state["hosts"][name]
+            paths = self.paths.host(name)
+            network.ensure_host_net(name, host["index"], host["addr"])
+            network.ensure_uts(paths.uts, name)
+            for daemon in DAEMONS:
+                if not procs.alive(Proc.from_dict(host.get(daemon))):
+                    host[daemon] = self._start_host_daemon(name, daemon, cg).as_dict()
+                    started.append(f"{name}/{daemon}")
+            self._save(state)
+        self._save(state)
+
+        deadline = time.monotonic() + timeout
+        self._wait_master(deadline)
+        self._wait_dockerds(all_names, deadline)
+        self._wait_minions(all_names, deadline)
+        return UpReport(hosts=all_names, started=started)
+
+    def _point_pillar(self, state: dict, pillar_dir) -> None:
+        if pillar_dir is None and "pillar_dir" in state:
+            pillar_dir = state["pillar_dir"]
+        target = Path(pillar_dir or repo_root() / "pillar.example").resolve()
+        if not target.is_dir():
+            raise LabError(f"pillar folder {target} does not exist")
+        link = self.paths.pillar_link
+        if link.is_symlink() and Path(os.readlink(link)) == target:
+            state["pillar_dir"] = str(target)
+            return
+        tmp = link.with_name("pillar.new")
+        if tmp.is_symlink():
+            tmp.unlink()
+        tmp.symlink_to(target)
+        tmp.replace(link)
+        state["pillar_dir"] = str(target)
+
+    def use_pillar(self, pillar_dir: Path | str) -> None:
+        """Point the master's pillar_roots at another folder (no restart needed)."""
+        with self._locked():
+            state = self._load()
+            self._point_pillar(state, pillar_dir)
+            self._save(state)
+
+    def _start_master(self, state: dict, cg) -> Proc:
+        conf = daemons.master_config(self.paths, Path(state["states_dir"]))
+        daemons.write_config(self.paths.master_conf_dir, "master", conf)
+        (self.paths.master_root / "var" / "run" / "salt-master.pid").unlink(missing_ok=True)
+        return procs.spawn(
+            daemons.master_argv(self.paths),
+            self.paths.master_log,
+            cgroup=cg / "master" if cg else None,
+        )
+
+    def _start_host_daemon(self, name: str, daemon: str, cg) -> Proc:
+        paths = self.paths.host(name)
+        group = cg / name / daemon if cg else None
+        if daemon == "dockerd":
+            paths.docker_pidfile.parent.mkdir(parents=True, exist_ok=True)
+            paths.docker_pidfile.unlink(missing_ok=True)
+            paths.docker_sock.unlink(missing_ok=True)
+            return procs.spawn(daemons.dockerd_argv(name, paths), paths.docker_log, cgroup=group)
+        daemons.write_config(paths.minion_conf_dir, "minion", daemons.minion_config(name, paths))
+        (paths.root / "var" / "run" / "salt-minion.pid").unlink(missing_ok=True)
+        env = dict(os.environ, DOCKER_HOST=paths.docker_url)
+        return procs.spawn(
+            daemons.minion_argv(name, paths), paths.minion_log, cgroup=group, env=env
+        )
+
+    # ---- waits -------------------------------------------------------------
+    def _wait_master(self, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection((MASTER_ADDR, 4506), 0.5):
+                return
+            time.sleep(0.1)
+        raise LabError(f"salt-master did not listen on {MASTER_ADDR}:4506; see {self.paths.master_log}")
+
+    def _wait_dockerds(self, names: list[str], deadline: float) -> None:
+        pending = list(names)
+        while pending and time.monotonic() < deadline:
+            pending = [n for n in pending if not self._docker_ping(n)]
+            if pending:
+                time.sleep(0.1)
+        if pending:
+            raise LabError(f"dockerd did not answer on: {', '.join(pending)} (see dockerd.log)")
+
+    def _docker_ping(self, name: str) -> bool:
+        sock_path = str(self.paths.host(name).docker_sock)
+        try:
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.settimeout(1)
+                sock.connect(sock_path)
+                sock.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+                return b" 200 " in sock.recv(64)
+        except OSError:
+            return False
+
+    def _wait_minions(self, names: list[str], deadline: float) -> None:
+        accepted = self.paths.master_root / "etc" / "salt" / "pki" / "master" / "minions"
+        pending = list(names)
+        while pending and time.monotonic() < deadline:
+            keyed = [n for n in pending if (accepted / n).exists()]
+            if keyed:
+                answered = self.ping(keyed, timeout=5)
+                pending = [n for n in pending if n not in answered]
+            if pending:
+                time.sleep(0.2)
+        if pending:
+            raise LabError(f"these minions did not answer test.ping: {', '.join(pending)}")
+
+    # ---- salt --------------------------------------------------------------
+    @property
+    def master_config_file(self) -> str:
+        return str(self.paths.master_conf_dir / "master")
+
+    def local_client(self):
+        if self._client is None:
+            import salt.client
+
+            self._client = salt.client.LocalClient(c_path=self.master_config_file)
+        return self._client
+
+    def ping(self, names: list[str], timeout: float = 5) -> set[str]:
+        ret = self.local_client().cmd(names, "test.ping", tgt_type="list", timeout=timeout)
+        return {n for n, ok in ret.items() if ok is True}
+
+    def salt(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        """Run the `salt` CLI against the lab's master."""
+        argv = [daemons.salt_script("salt"), "-c", str(self.paths.master_conf_dir), *args]
+        return _run(argv, timeout)
+
+    def salt_run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        argv = [daemons.salt_script("salt-run"), "-c", str(self.paths.master_conf_dir), *args]
+        return _run(argv, timeout)
+
+    def salt_call(self, name: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        """Run `salt-call` on host ``name`` (inside its namespaces, with its config)."""
+        paths = self.paths.host(name)
+        argv = [
+            *daemons.in_host(name, paths),
+            daemons.salt_script("salt-call"),
+            "-c",
+            str(paths.minion_conf_dir),
+            *args,
+        ]
+        return _run(argv, timeout, env=dict(os.environ, DOCKER_HOST=paths.docker_url))
+
+    def docker(self, name: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        """Run the docker CLI against host ``name``'s own dockerd."""
+        return _run(["docker", "-H", self.docker_url(name), *args], timeout)
+
+    def shell_argv(self, name: str, argv: list[str]) -> list[str]:
+        return [*daemons.in_host(name, self.paths.host(name)), *argv]
+
+    def docker_client(self, name: str):
+        import docker
+
+        return docker.DockerClient(base_url=self.docker_url(name), timeout=60)
+
+    # ---- single daemons (fault tests) --------------------------------------
+    def stop_daemon(self, name: str, daemon: str, timeout: float = 30) -> None:
+        with self._locked():
+            state = self._load()
+            proc = Proc.from_dict(state["hosts"][name].get(daemon))
+            left = procs.stop([proc], timeout)
+            cg = procs.cgroup_root()
+            if cg:
+                procs.kill_pids(procs.cgroup_pids(cg / name / daemon))
+            if left:
+                raise LabError(f"{daemon} on {name} (pid {proc.pid}) did not stop")
+            state["hosts"][name][daemon] = None
+            self._save(state)
+
+    def start_daemon(self, name: str, daemon: str, timeout: float = 60) -> None:
+        with self._locked():
+            state = self._load()
+            host = state["hosts"][name]
+            if not procs.alive(Proc.from_dict(host.get(daemon))):
+                host[daemon] = self._start_host_daemon(name, daemon, procs.cgroup_root()).as_dict()
+                self._save(state)
+        deadline = time.monotonic() + timeout
+        if daemon == "dockerd":
+            self._wait_dockerds([name], deadline)
+        else:
+            self._wait_minions([name], deadline)
+
+    # ---- down --------------------------------------------------------------
+    def down(self, log=print) -> None:
+        with self._locked():
+            state = self._load()
+            recorded = [Proc.from_dict(h.get(d)) for h in state["hosts"].values() for d in DAEMONS]
+            recorded = [p for p in recorded if p]
+            master = Proc.from_dict(state.get("master"))
+            survivors = procs.stop(recorded, timeout=30)
+            survivors += procs.stop([master], timeout=15)
+            if survivors:
+                log(f"warning: pids {[p.pid for p in survivors]} survived SIGKILL")
+            self._remove_leftovers()
+            procs.wait_reaped(recorded + ([master] if master else []))
+
+    def _remove_leftovers(self) -> None:
+        """Stop what is left in the lab's cgroups, unmount, remove links and files."""
+        cg = procs.cgroup_root()
+        if cg:
+            procs.kill_pids(procs.cgroup_pids(cg))
+            for group in sorted(cg.rglob("*"), key=lambda p: -len(p.parts)) if cg.is_dir() else []:
+                if group.is_dir():
+                    with contextlib.suppress(OSError):
+                        group.rmdir()
+            with contextlib.suppress(OSError):
+                cg.rmdir()
+        left = network.unmount_under(self.paths.root)
+        network.remove_all()
+        if left:
+            raise LabError(f"could not unmount: {', '.join(left)}")
+        if self.paths.root.exists():
+            shutil.rmtree(self.paths.root)
+
+    # ---- status ------------------------------------------------------------
+    def status(self) -> dict:
+        state = self._load()
+        hosts = {}
+        for name in sorted(state["hosts"], key=lambda n: state["hosts"][n]["index"]):
+            host = state["hosts"][name]
+            hosts[name] = {
+                "addr": host["addr"],
+                "dockerd": _pid_if_alive(host.get("dockerd")),
+                "minion": _pid_if_alive(host.get("minion")),
+                "docker_url": self.docker_url(name),
+            }
+        return {
+            "root": str(self.paths.root),
+            "master": _pid_if_alive(state.get("master")),
+            "pillar_dir": state.get("pillar_dir"),
+            "states_dir": state.get("states_dir"),
+            "hosts": hosts,
+            "netns": network.lab_netns(),
+        }
+
+    def memory_kib(self) -> dict:
+        """PSS of the lab's processes by kind, and the total."""
+        cg = procs.cgroup_root()
+        totals = {"master": 0, "dockerd": 0, "minion": 0}
+        if not cg or not cg.is_dir():
+            return totals
+        for kind in totals:
+            groups = [cg / "master"] if kind == "master" else list(cg.glob(f"*/{kind}"))
+            totals[kind] = sum(procs.pss_kib(pid) for g in groups for pid in procs.cgroup_pids(g))
+        totals["total"] = sum(totals.values())
+        return totals
+
+
+def _pid_if_alive(data: dict | None) -> int | None:
+    proc = Proc.from_dict(data)
+    return proc.pid if procs.alive(proc) else None
+
+
+def _run(argv: list[str], timeout: float, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
