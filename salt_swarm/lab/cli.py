@@ -21,7 +21,9 @@ def host_names(args) -> list[str]:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m salt_swarm.lab", description=__doc__)
-    p.add_argument("--root", help="lab folder (default $SALT_SWARM_LAB_DIR or /var/lib/salt-swarm-lab)")
+    p.add_argument(
+        "--root", help="lab folder (default $SALT_SWARM_LAB_DIR or /var/lib/salt-swarm-lab)"
+    )
     verbs = p.add_subparsers(dest="verb", required=True)
 
     up = verbs.add_parser("up", help="start the master and hosts (idempotent; adds hosts)")
@@ -52,10 +54,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def print_status(status: dict) -> None:
-    print(f"lab {status['root']}  master pid {status['master'] or '-'}  pillar {status['pillar_dir']}")
+    print(
+        f"lab {status['root']}  master pid {status['master'] or '-'}  pillar {status['pillar_dir']}"
+    )
     print(f"{'HOST':<12} {'ADDRESS':<15} {'DOCKERD':>8} {'MINION':>8}")
     for name, host in status["hosts"].items():
-        print(f"{name:<12} {host['addr']:<15} {host['dockerd'] or '-':>8} {host['minion'] or '-':>8}")
+        print(
+            f"{name:<12} {host['addr']:<15} {host['dockerd'] or '-':>8} {host['minion'] or '-':>8}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -198,7 +198,9 @@ class Lab:
             with contextlib.suppress(OSError), socket.create_connection((MASTER_ADDR, 4506), 0.5):
                 return
             time.sleep(0.1)
-        raise LabError(f"salt-master did not listen on {MASTER_ADDR}:4506; see {self.paths.master_log}")
+        raise LabError(
+            f"salt-master did not listen on {MASTER_ADDR}:4506; see {self.paths.master_log}"
+        )
 
     def _wait_dockerds(self, names: list[str], deadline: float) -> None:
         pending = list(names)
