@@ -115,9 +115,11 @@ def unmount_under(root: Path) -> list[str]:
     for point in sorted(
         (p for p in mount_points() if p.startswith(prefix)), key=lambda p: -p.count("/")
     ):
-        if run("umount", point, check=False).returncode != 0:
-            if run("umount", "-l", point, check=False).returncode != 0:
-                left.append(point)
+        if (
+            run("umount", point, check=False).returncode != 0
+            and run("umount", "-l", point, check=False).returncode != 0
+        ):
+            left.append(point)
     return left
 
 
