@@ -22,6 +22,7 @@ from salt_swarm.lab.layout import (
     host_addr,
 )
 from salt_swarm.lab.procs import Proc
+from salt_swarm.lab.wait import WaitTimeout, wait_for
 
 DAEMONS = ("dockerd", "minion")
 
@@ -111,11 +112,18 @@ class Lab:
         network.ensure_bridge()
         network.ensure_forward_rule()
         self._point_pillar(state, pillar_dir)
-        if states_dir or "states_dir" not in state:
-            state["states_dir"] = str(Path(states_dir or repo_root() / "states").resolve())
-        Path(state["states_dir"]).mkdir(parents=True, exist_ok=True)
+        wanted_states = str(Path(states_dir or repo_root() / "states").resolve())
+        master_alive = procs.alive(Proc.from_dict(state.get("master")))
+        if master_alive and state.get("states_dir") != wanted_states:
+            # file_roots of another checkout: the master must be restarted to serve ours.
+            self._drop_client()
+            procs.stop([Proc.from_dict(state["master"])], timeout=15)
+            master_alive = False
+        state["states_dir"] = wanted_states
+        Path(wanted_states).mkdir(parents=True, exist_ok=True)
 
-        if not procs.alive(Proc.from_dict(state.get("master"))):
+        if not master_alive:
+            self._drop_client()
             state["master"] = self._start_master(state, cg).as_dict()
             started.append("master")
 
@@ -144,8 +152,6 @@ class Lab:
         return UpReport(hosts=all_names, started=started)
 
     def _point_pillar(self, state: dict, pillar_dir) -> None:
-        if pillar_dir is None and "pillar_dir" in state:
-            pillar_dir = state["pillar_dir"]
         target = Path(pillar_dir or repo_root() / "pillar.example").resolve()
         if not target.is_dir():
             raise LabError(f"pillar folder {target} does not exist")
@@ -194,22 +200,31 @@ class Lab:
 
     # ---- waits -------------------------------------------------------------
     def _wait_master(self, deadline: float) -> None:
-        while time.monotonic() < deadline:
+        def listening() -> bool:
             with contextlib.suppress(OSError), socket.create_connection((MASTER_ADDR, 4506), 0.5):
-                return
-            time.sleep(0.1)
-        raise LabError(
-            f"salt-master did not listen on {MASTER_ADDR}:4506; see {self.paths.master_log}"
-        )
+                return True
+            return False
+
+        try:
+            wait_for(listening, deadline - time.monotonic(), "salt-master listening")
+        except WaitTimeout:
+            raise LabError(
+                f"salt-master did not listen on {MASTER_ADDR}:4506; see {self.paths.master_log}"
+            ) from None
 
     def _wait_dockerds(self, names: list[str], deadline: float) -> None:
         pending = list(names)
-        while pending and time.monotonic() < deadline:
-            pending = [n for n in pending if not self._docker_ping(n)]
-            if pending:
-                time.sleep(0.1)
-        if pending:
-            raise LabError(f"dockerd did not answer on: {', '.join(pending)} (see dockerd.log)")
+
+        def all_answer() -> bool:
+            pending[:] = [n for n in pending if not self._docker_ping(n)]
+            return not pending
+
+        try:
+            wait_for(all_answer, deadline - time.monotonic(), "dockerd answering")
+        except WaitTimeout:
+            raise LabError(
+                f"dockerd did not answer on: {', '.join(pending)} (see dockerd.log)"
+            ) from None
 
     def _docker_ping(self, name: str) -> bool:
         sock_path = str(self.paths.host(name).docker_sock)
@@ -225,15 +240,20 @@ class Lab:
     def _wait_minions(self, names: list[str], deadline: float) -> None:
         accepted = self.paths.master_root / "etc" / "salt" / "pki" / "master" / "minions"
         pending = list(names)
-        while pending and time.monotonic() < deadline:
+
+        def all_answer() -> bool:
             keyed = [n for n in pending if (accepted / n).exists()]
             if keyed:
                 answered = self.ping(keyed, timeout=5)
-                pending = [n for n in pending if n not in answered]
-            if pending:
-                time.sleep(0.2)
-        if pending:
-            raise LabError(f"these minions did not answer test.ping: {', '.join(pending)}")
+                pending[:] = [n for n in pending if n not in answered]
+            return not pending
+
+        try:
+            wait_for(all_answer, deadline - time.monotonic(), "minions answering", interval=0.2)
+        except WaitTimeout:
+            raise LabError(
+                f"these minions did not answer test.ping: {', '.join(pending)}"
+            ) from None
 
     # ---- salt --------------------------------------------------------------
     @property
@@ -246,6 +266,12 @@ class Lab:
 
             self._client = salt.client.LocalClient(c_path=self.master_config_file)
         return self._client
+
+    def _drop_client(self) -> None:
+        """Forget the LocalClient: a restarted master has new keys and a new event bus."""
+        if self._client is not None:
+            self._client.destroy()
+            self._client = None
 
     def ping(self, names: list[str], timeout: float = 5) -> set[str]:
         ret = self.local_client().cmd(names, "test.ping", tgt_type="list", timeout=timeout)
@@ -313,6 +339,7 @@ class Lab:
 
     # ---- down --------------------------------------------------------------
     def down(self, log=print) -> None:
+        self._drop_client()
         with self._locked():
             state = self._load()
             recorded = [Proc.from_dict(h.get(d)) for h in state["hosts"].values() for d in DAEMONS]

@@ -1,0 +1,1 @@
+pytest_plugins = ["salt_swarm.lab.fixtures"]

@@ -1,0 +1,86 @@
+"""The lab itself: idempotent up, clean down, leftovers from a crashed run."""
+
+import subprocess
+from pathlib import Path
+
+from salt_swarm.lab import network, procs
+from salt_swarm.lab.layout import BRIDGE
+from salt_swarm.lab.procs import Proc
+
+
+def recorded_procs(lab) -> list[Proc]:
+    state = lab._load()
+    found = [Proc.from_dict(state.get("master"))]
+    found += [
+        Proc.from_dict(h.get(d)) for h in state["hosts"].values() for d in ("dockerd", "minion")
+    ]
+    return [p for p in found if p]
+
+
+def assert_nothing_left(lab, pids: list[Proc]):
+    assert not [p.pid for p in pids if procs.alive(p)]
+    assert network.lab_netns() == []
+    assert network.lab_links() == []
+    assert not [m for m in network.mount_points() if m.startswith(str(lab.paths.root))]
+    assert not lab.paths.root.exists()
+    cg = procs.cgroup_root()
+    assert cg is None or not cg.exists()
+    forward = subprocess.run(["iptables", "-S", "FORWARD"], capture_output=True, text=True).stdout
+    assert BRIDGE not in forward
+
+
+def test_down_up_up_down(lab, lab_hosts):
+    try:
+        before = recorded_procs(lab)
+        lab.down()
+        assert_nothing_left(lab, before)
+
+        first = lab.up(lab_hosts)
+        assert first.hosts == lab_hosts
+        assert set(first.started) >= {"master", *(f"{h}/dockerd" for h in lab_hosts)}
+        running = recorded_procs(lab)
+        second = lab.up(lab_hosts)
+        assert second.started == []
+        assert recorded_procs(lab) == running
+        assert lab.ping(lab_hosts) == set(lab_hosts)
+
+        lab.down()
+        assert_nothing_left(lab, running)
+    finally:
+        lab.up(lab_hosts)
+
+
+def test_up_recovers_from_a_crashed_run(lab, lab_hosts):
+    """State file lost while daemons run, a stray namespace and veth, stale pid files."""
+    orphans = recorded_procs(lab)
+    lab.paths.state_file.unlink()
+    subprocess.run(["ip", "netns", "add", "ssw-stale"], check=True)
+    subprocess.run(
+        ["ip", "link", "add", "sswv199", "type", "veth", "peer", "name", "sswv198"], check=True
+    )
+    report = lab.up(lab_hosts)
+    assert lab.ping(lab_hosts) == set(lab_hosts)
+    assert not [p.pid for p in orphans if procs.alive(p)], "leftover daemons were not stopped"
+    assert "ssw-stale" not in network.lab_netns()
+    assert not {"sswv199", "sswv198"} & set(network.lab_links())
+    assert sorted(report.hosts) == sorted(lab_hosts)
+
+
+def test_up_restarts_a_dead_daemon_and_replaces_a_stale_pidfile(lab, lab_hosts):
+    name = lab_hosts[0]
+    lab.stop_daemon(name, "dockerd")
+    pidfile = lab.paths.host(name).docker_pidfile
+    pidfile.write_text("1\n")  # a pid that is not ours must not block the restart
+    report = lab.up(lab_hosts)
+    assert report.started == [f"{name}/dockerd"]
+    assert lab.docker(name, "info", "--format", "{{.Name}}").stdout.strip() == name
+
+
+def test_up_adds_hosts_to_a_running_lab(lab, lab_hosts):
+    running = recorded_procs(lab)
+    extra = "extra1"
+    report = lab.up([*lab_hosts, extra])
+    assert sorted(report.started) == [f"{extra}/dockerd", f"{extra}/minion"]
+    assert set(recorded_procs(lab)) >= set(running)
+    assert lab.ping([extra]) == {extra}
+    assert Path(f"/var/run/netns/ssw-{extra}").exists()
