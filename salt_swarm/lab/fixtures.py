@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from salt_swarm.lab import swarms
 from salt_swarm.lab.lab import Lab
 
 
@@ -47,23 +47,10 @@ def lab(lab_hosts) -> Lab:
         the_lab.down()
 
 
-def leave_swarm(lab: Lab, name: str) -> None:
-    client = lab.docker_client(name)
-    try:
-        if client.info()["Swarm"]["LocalNodeState"] != "inactive":
-            client.swarm.leave(force=True)
-    finally:
-        client.close()
-
-
 @pytest.fixture
 def bare_hosts(lab) -> list[str]:
     """Every lab host out of any swarm, before and after the test."""
 
-    def reset():
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(lambda n: leave_swarm(lab, n), lab.hosts))
-
-    reset()
+    swarms.leave_all(lab, lab.hosts)
     yield lab.hosts
-    reset()
+    swarms.leave_all(lab, lab.hosts)

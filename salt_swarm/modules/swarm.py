@@ -4,17 +4,24 @@ Talks to the local Docker daemon through the Docker SDK. Where the daemon is com
 from the minion config or pillar (``swarm:docker_url``, ``swarm:tls_cert``,
 ``swarm:tls_key``, ``swarm:tls_ca``, ``swarm:tls_verify``, ``swarm:timeout``), else
 ``DOCKER_HOST``, else the local socket.
+
+Join tokens and unlock keys are returned only by ``join_token``, ``unlock_key`` and
+the mine function ``join_tokens``; every other return, comment and error masks them.
 """
 
 import logging
+import time
 from contextlib import contextmanager
 
 from salt.exceptions import CommandExecutionError
 
 try:
-    from salt_swarm.core import local_node
+    from salt_swarm.core import cluster_settings, local_node, membership
+    from salt_swarm.core import nodes as node_ops
+    from salt_swarm.core.addresses import choose_address
     from salt_swarm.core.client import DEFAULT_TIMEOUT, DockerSettings, docker_errors, make_client
     from salt_swarm.core.errors import SwarmError
+    from salt_swarm.core.secrets import check_role, check_token, redact
 
     HAS_DOCKER_SDK = True
     IMPORT_ERROR = ""
@@ -25,6 +32,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the SDK
 log = logging.getLogger(__name__)
 
 __virtualname__ = "swarm"
+
+MINE_ADDR = "swarm.manager_addr"
+MINE_TOKENS = "swarm.join_tokens"
 
 
 def __virtual__():
@@ -37,20 +47,24 @@ def __virtual__():
     return __virtualname__
 
 
+def _conf(key, default=None):
+    value = __salt__["config.get"](f"swarm:{key}", default)
+    return default if value in (None, "") else value
+
+
 def _settings():
-    get = __salt__["config.get"]
     return DockerSettings(
-        url=get("swarm:docker_url", "") or "",
-        tls_cert=get("swarm:tls_cert", "") or "",
-        tls_key=get("swarm:tls_key", "") or "",
-        tls_ca=get("swarm:tls_ca", "") or "",
-        tls_verify=bool(get("swarm:tls_verify", True)),
-        timeout=int(get("swarm:timeout", DEFAULT_TIMEOUT) or DEFAULT_TIMEOUT),
+        url=_conf("docker_url", ""),
+        tls_cert=_conf("tls_cert", ""),
+        tls_key=_conf("tls_key", ""),
+        tls_ca=_conf("tls_ca", ""),
+        tls_verify=bool(_conf("tls_verify", True)),
+        timeout=int(_conf("timeout", DEFAULT_TIMEOUT)),
     )
 
 
 @contextmanager
-def _docker(action):
+def _docker(action, secrets=()):
     """Yield a fresh client; any failure becomes CommandExecutionError with Docker's message."""
     client = None
     try:
@@ -58,10 +72,20 @@ def _docker(action):
         with docker_errors(action):
             yield client
     except SwarmError as exc:
-        raise CommandExecutionError(str(exc)) from exc
+        raise CommandExecutionError(redact(exc, secrets)) from None
     finally:
         if client is not None:
             client.close()
+
+
+def _address(spec, field):
+    """An address, interface name or CIDR -> this node's address (None stays None)."""
+    if spec in (None, ""):
+        return None
+    try:
+        return choose_address(spec, __salt__["network.interfaces"](), field)
+    except SwarmError as exc:
+        raise CommandExecutionError(str(exc)) from None
 
 
 def info():
@@ -70,8 +94,8 @@ def info():
 
     Keys: ``state`` (inactive, pending, active, error or locked), ``node_id``,
     ``address`` (the advertised address), ``manager`` (true on a manager),
-    ``cluster_id``, ``managers`` and ``nodes`` (counts, seen from a manager),
-    ``remote_managers``, ``error``, ``hostname``, ``engine_version``.
+    ``cluster_id`` (managers only), ``managers`` and ``nodes`` (counts, seen from a
+    manager), ``remote_managers``, ``error``, ``hostname``, ``engine_version``.
 
     CLI Example:
 
@@ -81,3 +105,497 @@ def info():
     """
     with _docker("docker info") as client:
         return local_node.summarize(client.info())
+
+
+def init(
+    advertise_addr=None,
+    listen_addr=None,
+    data_path_addr=None,
+    data_path_port=None,
+    default_addr_pool=None,
+    subnet_size=None,
+    autolock=False,
+    availability="active",
+    force_new_cluster=False,
+    test=False,
+):
+    """
+    Initialize a new swarm with this node as its first manager.
+
+    A no-op on a node that already manages a swarm; an error on a worker of any
+    swarm. Address arguments take an IP address, an interface name or a CIDR (the
+    node's own address inside it; an error if none or several match);
+    ``advertise_addr`` defaults to ``swarm:advertise_addr`` from config or pillar.
+    Address pools, their subnet size and the data-path port can only be set here.
+
+    advertise_addr
+        Address other nodes reach this manager on.
+    listen_addr
+        Address and port to listen on for cluster traffic (default ``0.0.0.0:2377``).
+    data_path_addr
+        Address for overlay (VXLAN) traffic.
+    data_path_port
+        UDP port for overlay traffic, 1024-49151 (Docker's default 4789).
+    default_addr_pool
+        List of CIDRs for overlay networks (Docker's default ``10.0.0.0/8``).
+    subnet_size
+        Prefix length of each overlay network carved from the pools (default 24).
+    autolock
+        Encrypt the Raft logs with a key managers need after a restart.
+    availability
+        ``active``, ``pause`` or ``drain`` for this node.
+    force_new_cluster
+        Recover a lost quorum: make this manager a one-manager swarm keeping its state.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.init advertise_addr=eth0 default_addr_pool='[10.20.0.0/16]'
+    """
+    opts = membership.InitOptions(
+        advertise_addr=_address(advertise_addr or _conf("advertise_addr"), "advertise_addr"),
+        listen_addr=_listen(listen_addr),
+        data_path_addr=_address(data_path_addr, "data_path_addr"),
+        data_path_port=data_path_port,
+        default_addr_pool=tuple(default_addr_pool or ()),
+        subnet_size=subnet_size,
+        autolock=autolock,
+        availability=availability,
+        force_new_cluster=force_new_cluster,
+    )
+    with _docker("swarm init") as client:
+        return membership.init(client, opts, test=test)
+
+
+def _listen(spec):
+    return _address(spec or _conf("listen_addr"), "listen_addr") or "0.0.0.0:2377"
+
+
+def join(
+    role="worker",
+    managers=None,
+    token=None,
+    advertise_addr=None,
+    listen_addr=None,
+    data_path_addr=None,
+    availability=None,
+    force=False,
+    mine_timeout=60,
+    test=False,
+):
+    """
+    Join a swarm as ``manager`` or ``worker``.
+
+    With ``managers`` and ``token`` given, tries each manager address in turn until
+    one answers. Without them, reads the swarm's manager addresses and join tokens
+    from the Salt mine (``swarm.manager_addr`` and ``swarm.join_tokens``, target
+    ``swarm:mine:target``), waiting up to ``mine_timeout`` seconds for an active
+    manager to appear there. Passing ``token`` on the command line stores it in the
+    job cache: prefer the mine.
+
+    Already active in the same swarm with the same role: a no-op. Active in another
+    swarm: an error unless ``force=True`` (then it leaves first). A ``pending`` or
+    ``error`` state left by a failed join is cleaned up first.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt worker1 swarm.join
+        salt manager2 swarm.join role=manager advertise_addr=198.18.0.0/24
+    """
+    try:
+        check_role(role)
+    except SwarmError as exc:
+        raise CommandExecutionError(str(exc)) from None
+    mine = None
+    if not (managers and token):
+        mine = _from_mine(role, mine_timeout, exclude=_own_address())
+        managers = managers or mine["managers"]
+        token = token or mine["tokens"][role]
+    req = membership.JoinRequest(
+        role=role,
+        managers=tuple(managers) if isinstance(managers, list | tuple) else managers,
+        token=token,
+        advertise_addr=_address(advertise_addr or _conf("advertise_addr"), "advertise_addr"),
+        listen_addr=_listen(listen_addr),
+        data_path_addr=_address(data_path_addr, "data_path_addr"),
+        availability=availability,
+        known_tokens=mine["tokens"] if mine else None,
+    )
+    with _docker("swarm join", secrets=[token]) as client:
+        return membership.join(client, req, force=force, test=test)
+
+
+def _own_address():
+    try:
+        with _docker("docker info") as client:
+            return local_node.summarize(client.info())["address"]
+    except CommandExecutionError:
+        return None
+
+
+def _from_mine(role, timeout, exclude=None):
+    """Manager addresses and tokens of the swarm, from the mine, waiting up to ``timeout``."""
+    target = _conf("mine:target", "*")
+    target_type = _conf("mine:target_type", "glob")
+    addr_fun = _conf("mine:addr_function", MINE_ADDR)
+    tokens_fun = _conf("mine:tokens_function", MINE_TOKENS)
+    deadline = time.monotonic() + float(timeout)
+    while True:
+        addrs = __salt__["mine.get"](target, addr_fun, tgt_type=target_type) or {}
+        tokens = __salt__["mine.get"](target, tokens_fun, tgt_type=target_type) or {}
+        found = _usable_mine_data(addrs, tokens, exclude)
+        if found:
+            log.debug("swarm: %d manager address(es) from the mine", len(found["managers"]))
+            return found
+        if time.monotonic() >= deadline:
+            raise CommandExecutionError(
+                f"no active swarm manager in the mine after {timeout} s (target {target!r}, "
+                f"functions {addr_fun} and {tokens_fun}): is a manager initialized, and has "
+                "it run mine.update? Is this minion allowed to read the tokens?"
+            )
+        time.sleep(1)
+
+
+def _usable_mine_data(addrs, tokens, exclude):
+    """Only real addresses and real tokens: an error text in the mine is never used."""
+    good_tokens = {}
+    for minion, data in sorted(tokens.items()):
+        if not isinstance(data, dict):
+            continue
+        try:
+            check_token(data.get("manager"))
+            check_token(data.get("worker"))
+        except SwarmError:
+            continue
+        good_tokens[minion] = data
+    clusters = {t["cluster_id"] for t in good_tokens.values()}
+    if len(clusters) > 1:
+        raise CommandExecutionError(
+            f"the mine holds tokens of {len(clusters)} different swarms "
+            f"(clusters {', '.join(sorted(clusters))}); clear the stale entries (mine.flush)"
+        )
+    managers = [
+        a
+        for m, a in sorted(addrs.items())
+        if isinstance(a, str) and a and a.split(":")[0] != (exclude or "")
+    ]
+    if not good_tokens or not managers:
+        return None
+    # Managers whose tokens we have first: they are known members of this swarm.
+    managers.sort(key=lambda a: a not in {addrs.get(m) for m in good_tokens})
+    return {"managers": managers, "tokens": next(iter(good_tokens.values()))}
+
+
+def leave(force=False, test=False):
+    """
+    Leave the swarm.
+
+    A worker leaves at once. A manager is first demoted (refused, with the numbers,
+    when that would leave fewer reachable managers than quorum), then leaves; the
+    last manager leaves only with ``force=True``, which ends the swarm. The node
+    stays listed as down on the managers until ``swarm.remove_node``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt worker3 swarm.leave
+        salt manager3 swarm.leave force=True
+    """
+    with _docker("swarm leave") as client:
+        return membership.leave(client, force=force, test=test)
+
+
+def join_token(role="worker", rotate=False):
+    """
+    Return the swarm's join token for ``role`` (``worker`` or ``manager``); with
+    ``rotate=True`` a new one replaces it first (members are not affected). Run on a
+    manager. The token is a secret: it lands in the job cache like any return.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.join_token manager
+        salt manager1 swarm.join_token worker rotate=True
+    """
+    with _docker("swarm join-token") as client:
+        if rotate:
+            cluster_settings.update(client, {}, rotate=(f"{role}_token",))
+        return cluster_settings.join_token(client, role)
+
+
+def unlock_key(rotate=False):
+    """
+    Return the swarm's unlock key (autolock must be on); with ``rotate=True`` a new
+    key replaces it first. Run on a manager. Store it safely (pillar
+    ``swarm:unlock_key``): a locked manager needs it after every restart.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.unlock_key
+    """
+    with _docker("swarm unlock-key") as client:
+        if rotate:
+            cluster_settings.update(client, {}, rotate=("unlock_key",))
+        return cluster_settings.unlock_key(client)
+
+
+def unlock(key=None):
+    """
+    Unlock a locked manager (autolock, after its daemon restarted). Without ``key``
+    the key is read from config or pillar ``swarm:unlock_key``, so it never appears
+    in the job's arguments. A no-op on a node that is not locked.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager2 swarm.unlock
+    """
+    key = key or _conf("unlock_key")
+    if not key:
+        raise CommandExecutionError("no unlock key given and none in swarm:unlock_key")
+    with _docker("swarm unlock", secrets=[key]) as client:
+        return cluster_settings.unlock(client, key)
+
+
+def update(
+    autolock=None,
+    cert_expiry=None,
+    task_history_limit=None,
+    snapshot_interval=None,
+    heartbeat_period=None,
+    rotate_worker_token=False,
+    rotate_manager_token=False,
+    rotate_unlock_key=False,
+    test=False,
+):
+    """
+    Change cluster settings; only what is given changes. Returns the changes.
+
+    autolock
+        True or False.
+    cert_expiry
+        Node certificate lifetime: ``90d``, ``2160h`` or seconds (at least 1h).
+    task_history_limit
+        Task history kept per service slot.
+    snapshot_interval
+        Raft log entries between snapshots.
+    heartbeat_period
+        Node heartbeat period (``5s``).
+    rotate_worker_token, rotate_manager_token, rotate_unlock_key
+        Replace that secret with a new one.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.update autolock=True cert_expiry=30d
+    """
+    settings = {
+        "autolock": autolock,
+        "cert_expiry": cert_expiry,
+        "task_history_limit": task_history_limit,
+        "snapshot_interval": snapshot_interval,
+        "heartbeat_period": heartbeat_period,
+    }
+    rotate = tuple(
+        name
+        for name, on in (
+            ("worker_token", rotate_worker_token),
+            ("manager_token", rotate_manager_token),
+            ("unlock_key", rotate_unlock_key),
+        )
+        if on
+    )
+    with _docker("swarm update") as client:
+        return cluster_settings.update(client, settings, rotate=rotate, test=test)
+
+
+def settings():
+    """
+    Return the cluster settings ``swarm.update`` manages. Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.settings
+    """
+    with _docker("swarm inspect") as client:
+        return cluster_settings.current(client)
+
+
+def nodes():
+    """
+    List the swarm's nodes: id, hostname, role, availability, status, address,
+    labels, reachability and leader (managers), engine version. Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.nodes
+    """
+    with _docker("node ls") as client:
+        return [n.as_dict() for n in node_ops.list_nodes(client)]
+
+
+def node_update(
+    node,
+    availability=None,
+    role=None,
+    labels=None,
+    labels_mode="merge",
+    labels_remove=None,
+    force=False,
+    test=False,
+):
+    """
+    Change one node's availability, role or labels; returns what changed. Run on a
+    manager. ``node`` is a node id or hostname.
+
+    labels
+        Mapping of label keys to values.
+    labels_mode
+        ``merge`` (default: add and change, keep the others) or ``replace`` (the
+        node ends with exactly ``labels``).
+    labels_remove
+        Label keys to remove.
+    force
+        Demote even when that breaks quorum.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.node_update worker1 availability=drain
+        salt manager1 swarm.node_update worker1 labels='{"zone": "a"}' labels_remove='[old]'
+    """
+    with _docker("node update") as client:
+        return node_ops.update(
+            client,
+            node,
+            availability=availability,
+            role=role,
+            labels=labels,
+            labels_mode=labels_mode,
+            labels_remove=labels_remove,
+            force=force,
+            test=test,
+        )
+
+
+def promote(node, test=False):
+    """
+    Make a worker a manager. Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.promote worker1
+    """
+    return node_update(node, role="manager", test=test)
+
+
+def demote(node, force=False, test=False):
+    """
+    Make a manager a worker; refused (with the numbers) when that would break
+    quorum, unless ``force=True``. The last manager is never demoted. Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.demote manager3
+    """
+    return node_update(node, role="worker", force=force, test=test)
+
+
+def remove_node(node, force=False, test=False):
+    """
+    Remove a node from the swarm. A node that is up (ready) is refused unless
+    ``force=True``; a manager is demoted first, refused when that breaks quorum.
+    Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.remove_node worker3
+    """
+    with _docker("node rm") as client:
+        return node_ops.remove(client, node, force=force, test=test)
+
+
+def health():
+    """
+    The swarm's quorum health: managers, reachable, unreachable (hostnames), leader,
+    quorum, has_quorum, failures_tolerated, workers, nodes_ready, nodes_down. Run on
+    a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.health
+    """
+    with _docker("node ls") as client:
+        return node_ops.cluster_health(client)
+
+
+def manager_addr():
+    """
+    Mine function: this node's manager address (``addr:port``), only on an active
+    manager; ``None`` on any other node and when Docker cannot be reached, never
+    an error text.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' swarm.manager_addr
+    """
+    try:
+        with _docker("docker info") as client:
+            docker_info = client.info()
+            now = local_node.summarize(docker_info)
+            if now["state"] != "active" or not now["manager"]:
+                return None
+            for entry in docker_info["Swarm"].get("RemoteManagers") or []:
+                if entry.get("NodeID") == now["node_id"]:
+                    return entry["Addr"]
+            return f"{now['address']}:2377"
+    except CommandExecutionError as exc:
+        log.debug("swarm.manager_addr: %s", exc)
+        return None
+
+
+def join_tokens():
+    """
+    Mine function: ``{cluster_id, manager, worker}`` on an active manager, ``None``
+    on any other node. Restrict who may read it with ``allow_tgt`` in
+    ``mine_functions``: these tokens let anyone join the swarm.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.join_tokens
+    """
+    try:
+        with _docker("swarm inspect") as client:
+            now = local_node.summarize(client.info())
+            if now["state"] != "active" or not now["manager"]:
+                return None
+            return cluster_settings.join_tokens(client)
+    except CommandExecutionError as exc:
+        log.debug("swarm.join_tokens: %s", redact(exc))
+        return None

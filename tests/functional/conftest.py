@@ -1,11 +1,17 @@
-"""Functional tier: salt-swarm's loader modules in-process, against one real dockerd (lab host1)."""
+"""Functional tier: salt-swarm's loader modules in-process, each against a real lab dockerd.
+
+Assertions read the daemons straight through the Docker API (``salt_swarm.lab.swarms``),
+not through the code under test.
+"""
 
 import pytest
 import salt.config
 import salt.loader
 
+from salt_swarm.lab.layout import SWARM_ADDR_POOL
 
-def load_minion_mods(tmp_path, docker_url):
+
+def load_minion(tmp_path, docker_url, extra=None):
     opts = salt.config.minion_config(None)
     opts.update(
         id="functional",
@@ -14,11 +20,46 @@ def load_minion_mods(tmp_path, docker_url):
         pki_dir=str(tmp_path / "pki"),
         file_client="local",
         pillar={},
-        swarm={"docker_url": docker_url, "timeout": 10},
+        test=False,
+        swarm={"docker_url": docker_url, "timeout": 30, **(extra or {})},
     )
     opts["grains"] = salt.loader.grains(opts)
     utils = salt.loader.utils(opts)
-    return salt.loader.minion_mods(opts, utils=utils)
+    mods = salt.loader.minion_mods(opts, utils=utils)
+    states = salt.loader.states(opts, mods, utils, {})
+    return opts, mods, states
+
+
+def load_minion_mods(tmp_path, docker_url):
+    return load_minion(tmp_path, docker_url)[1]
+
+
+class Node:
+    """One lab host, driven through in-process ``__salt__`` and state functions."""
+
+    def __init__(self, lab, name, tmp_path, extra=None):
+        self.lab = lab
+        self.name = name
+        self.addr = lab.addr(name)
+        self.opts, self.mods, self.states = load_minion(
+            tmp_path / name, lab.docker_url(name), extra
+        )
+
+    def __call__(self, fun, *args, **kwargs):
+        return self.mods[f"swarm.{fun}"](*args, **kwargs)
+
+    def state(self, fun, name="swarm", test=False, **kwargs):
+        self.opts["test"] = test
+        try:
+            return self.states[f"swarm.{fun}"](name, **kwargs)
+        finally:
+            self.opts["test"] = False
+
+    def init(self, **kwargs):
+        kwargs.setdefault("advertise_addr", self.addr)
+        kwargs.setdefault("default_addr_pool", [SWARM_ADDR_POOL])
+        kwargs.setdefault("subnet_size", 24)
+        return self("init", **kwargs)
 
 
 @pytest.fixture
@@ -30,3 +71,9 @@ def host(lab):
 def salt_mods(tmp_path, lab, host):
     """``__salt__`` of a minion whose swarm module talks to ``host``'s dockerd."""
     return load_minion_mods(tmp_path, lab.docker_url(host))
+
+
+@pytest.fixture
+def nodes(lab, bare_hosts, tmp_path):
+    """Three lab hosts out of any swarm, each as a Node."""
+    return [Node(lab, name, tmp_path) for name in lab.hosts[:3]]

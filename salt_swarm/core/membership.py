@@ -1,0 +1,319 @@
+"""Join, init and leave: the local node's membership, idempotent and quorum-safe.
+
+Every function checks its input before it changes anything, and never leaves a node
+half-joined without saying so in the error.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass
+
+from salt_swarm.core import local_node
+from salt_swarm.core.addresses import check_pool, split_port, with_port
+from salt_swarm.core.cluster import check_availability, manager_counts, node_view
+from salt_swarm.core.errors import SwarmError
+from salt_swarm.core.quorum import check_manager_removal
+from salt_swarm.core.secrets import check_role, check_token, redact, token_cluster, token_role
+
+ROLE_SETTLE_SECONDS = 10
+
+
+def info(client) -> dict:
+    return local_node.summarize(client.info())
+
+
+def tcp_reachable(addr: str, timeout: float = 2.0) -> bool:
+    host, port = split_port(addr)
+    try:
+        with socket.create_connection((host, port or 2377), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+# ---- init -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InitOptions:
+    advertise_addr: str | None = None
+    listen_addr: str = "0.0.0.0:2377"
+    data_path_addr: str | None = None
+    data_path_port: int | None = None
+    default_addr_pool: tuple[str, ...] = ()
+    subnet_size: int | None = None
+    autolock: bool = False
+    availability: str = "active"
+    force_new_cluster: bool = False
+
+    def validated(self) -> InitOptions:
+        check_availability(self.availability)
+        pools = self.default_addr_pool
+        if isinstance(pools, str):
+            pools = (pools,)
+        if not isinstance(pools, list | tuple):
+            raise SwarmError(
+                f"default_addr_pool: expected a list of CIDRs, got {type(pools).__name__}"
+            )
+        pools = tuple(check_pool(p) for p in pools)
+        if self.subnet_size is not None and not (
+            isinstance(self.subnet_size, int) and 8 <= self.subnet_size <= 29
+        ):
+            raise SwarmError(f"subnet_size: {self.subnet_size!r} must be an integer from 8 to 29")
+        if self.subnet_size is not None and not pools:
+            raise SwarmError("subnet_size: only valid together with default_addr_pool")
+        for pool in pools:
+            if self.subnet_size is not None and int(pool.split("/")[1]) > self.subnet_size:
+                raise SwarmError(
+                    f"subnet_size: /{self.subnet_size} subnets do not fit in pool {pool}"
+                )
+        if self.data_path_port is not None and not (
+            isinstance(self.data_path_port, int) and 1024 <= self.data_path_port <= 49151
+        ):
+            raise SwarmError(
+                f"data_path_port: {self.data_path_port!r} must be an integer from 1024 to 49151"
+            )
+        return InitOptions(**{**self.__dict__, "default_addr_pool": pools})
+
+    def request_body(self) -> dict:
+        body = {
+            "ListenAddr": self.listen_addr,
+            "AdvertiseAddr": self.advertise_addr or "",
+            "DataPathAddr": self.data_path_addr or "",
+            "ForceNewCluster": self.force_new_cluster,
+            "Availability": self.availability,
+            "Spec": {"EncryptionConfig": {"AutoLockManagers": bool(self.autolock)}},
+        }
+        if self.data_path_port:
+            body["DataPathPort"] = self.data_path_port
+        if self.default_addr_pool:
+            body["DefaultAddrPool"] = list(self.default_addr_pool)
+            body["SubnetSize"] = self.subnet_size or 24
+        return body
+
+
+def init(client, opts: InitOptions, test: bool = False) -> dict:
+    """Make this node the first manager of a new swarm, unless it already manages one."""
+    opts = opts.validated()
+    now = info(client)
+    if now["state"] == "locked":
+        raise SwarmError("this node is a locked swarm manager: unlock it (swarm.unlock) first")
+    if now["state"] == "active" and not opts.force_new_cluster:
+        if now["manager"]:
+            return {"changed": False, "comment": "already a manager of swarm " + now["cluster_id"]}
+        raise SwarmError(
+            "this node is a worker in a swarm (managers "
+            f"{', '.join(now['remote_managers']) or 'unknown'}); it cannot start another one: "
+            "leave that swarm first (swarm.leave)"
+        )
+    if test:
+        return {"changed": True, "comment": "a new swarm would be initialized here"}
+    if now["state"] in ("pending", "error"):
+        client.api.leave_swarm(force=True)
+    resp = client.api._post_json(client.api._url("/swarm/init"), data=opts.request_body())
+    node_id = client.api._result(resp, json=True)
+    after = info(client)
+    return {
+        "changed": True,
+        "node_id": node_id,
+        "cluster_id": after["cluster_id"],
+        "address": after["address"],
+        "comment": "initialized a new swarm",
+    }
+
+
+# ---- join -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JoinRequest:
+    role: str
+    managers: tuple[str, ...]
+    token: str
+    advertise_addr: str | None = None
+    listen_addr: str = "0.0.0.0:2377"
+    data_path_addr: str | None = None
+    availability: str | None = None
+    # The swarm's {manager, worker} tokens when known (from the mine): lets a token of
+    # the wrong kind be refused before anything changes.
+    known_tokens: dict | None = None
+
+    def validated(self) -> JoinRequest:
+        check_role(self.role)
+        check_token(self.token)
+        if self.availability is not None:
+            check_availability(self.availability)
+        managers = self.managers
+        if isinstance(managers, str):
+            managers = tuple(m for m in managers.replace(",", " ").split() if m)
+        if not managers:
+            raise SwarmError("managers: no manager address to join through")
+        managers = tuple(dict.fromkeys(with_port(m) for m in managers))
+        if self.known_tokens:
+            kind = token_role(self.token, self.known_tokens)
+            if kind and kind != self.role:
+                raise SwarmError(
+                    f"token: it is the swarm's {kind} token, but role {self.role} was asked"
+                )
+        return JoinRequest(**{**self.__dict__, "managers": managers})
+
+    def body(self, manager: str) -> dict:
+        body = {
+            "ListenAddr": self.listen_addr,
+            "AdvertiseAddr": self.advertise_addr or "",
+            "DataPathAddr": self.data_path_addr or "",
+            "RemoteAddrs": [manager],
+            "JoinToken": self.token,
+        }
+        if self.availability:
+            body["Availability"] = self.availability
+        return body
+
+
+def _same_swarm(now: dict, req: JoinRequest, client) -> bool:
+    if set(now["remote_managers"]) & set(req.managers):
+        return True
+    if now["manager"]:
+        tokens = client.api.inspect_swarm().get("JoinTokens") or {}
+        return any(token_cluster(t) == token_cluster(req.token) for t in tokens.values() if t)
+    return False
+
+
+def join(
+    client, req: JoinRequest, force: bool = False, test: bool = False, probe=tcp_reachable
+) -> dict:
+    """Join the swarm through the first manager that answers; a no-op when already in it."""
+    req = req.validated()
+    now = info(client)
+    if now["state"] == "locked":
+        raise SwarmError("this node is a locked swarm manager: unlock it (swarm.unlock) first")
+    if now["state"] == "active":
+        if _same_swarm(now, req, client):
+            role = "manager" if now["manager"] else "worker"
+            if role != req.role:
+                raise SwarmError(
+                    f"this node is already a {role} of the swarm; a manager changes its role "
+                    f"(swarm.{'promote' if req.role == 'manager' else 'demote'} or state swarm.node)"
+                )
+            return {"changed": False, "role": role, "comment": f"already a {role} of this swarm"}
+        if not force:
+            raise SwarmError(
+                "this node is active in another swarm (managers "
+                f"{', '.join(now['remote_managers']) or 'unknown'}); force=True leaves it first"
+            )
+    if test:
+        return {"changed": True, "role": req.role, "comment": f"would join as {req.role}"}
+    cleaned = ""
+    if now["state"] != "inactive":
+        client.api.leave_swarm(force=True)
+        cleaned = f" (left {now['state']} state first)"
+
+    failures = []
+    for manager in req.managers:
+        if not probe(manager):
+            failures.append(f"{manager}: no answer on TCP")
+            continue
+        try:
+            resp = client.api._post_json(client.api._url("/swarm/join"), data=req.body(manager))
+            client.api._raise_for_status(resp)
+        except Exception as exc:  # APIError and transport errors alike
+            failures.append(f"{manager}: {redact(_explain(exc), [req.token])}")
+            _clean_failed_join(client, failures)
+            continue
+        return _verify_role(client, req, manager, cleaned)
+    raise SwarmError(
+        f"could not join as {req.role} through any manager: " + "; ".join(failures) + cleaned
+    )
+
+
+def _explain(exc) -> str:
+    detail = getattr(exc, "explanation", None) or str(exc)
+    return detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+
+
+def _clean_failed_join(client, failures: list[str]) -> None:
+    """A timed-out join goes on in the background (state pending): stop it before the next try."""
+    try:
+        if info(client)["state"] != "inactive":
+            client.api.leave_swarm(force=True)
+    except Exception as exc:
+        failures.append(f"cleanup after the failed join also failed: {redact(_explain(exc))}")
+
+
+def _verify_role(client, req: JoinRequest, manager: str, cleaned: str) -> dict:
+    deadline = time.monotonic() + ROLE_SETTLE_SECONDS
+    now = info(client)
+    while (now["manager"] != (req.role == "manager")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = info(client)
+    role = "manager" if now["manager"] else "worker"
+    if role != req.role:
+        try:
+            client.api.leave_swarm(force=True)
+            undone = "it left again, nothing changed"
+        except Exception as exc:
+            undone = f"leaving again failed ({redact(_explain(exc))}): the node IS in the swarm"
+        raise SwarmError(f"token: it joined as {role}, not {req.role}: a {role} token; {undone}")
+    return {
+        "changed": True,
+        "role": role,
+        "node_id": now["node_id"],
+        "manager": manager,
+        "comment": f"joined as {role} through {manager}{cleaned}",
+    }
+
+
+# ---- leave ------------------------------------------------------------------
+
+
+def leave(client, force: bool = False, test: bool = False) -> dict:
+    """Leave the swarm; a manager is demoted first so quorum is never broken silently."""
+    now = info(client)
+    if now["state"] == "inactive":
+        return {"changed": False, "comment": "not in a swarm"}
+    if now["state"] == "locked":
+        if not force:
+            raise SwarmError("this node is a locked manager: unlock it first, or force=True")
+        if not test:
+            client.api.leave_swarm(force=True)
+        return {"changed": True, "comment": "left the swarm (forced while locked)"}
+    if now["state"] != "active":
+        if not test:
+            client.api.leave_swarm(force=True)
+        return {"changed": True, "comment": f"left a {now['state']} join attempt"}
+    if not now["manager"]:
+        if not test:
+            client.api.leave_swarm()
+        return {
+            "changed": True,
+            "node_id": now["node_id"],
+            "comment": f"left the swarm; node {now['node_id']} stays listed as down until removed",
+        }
+    nodes = [node_view(n.attrs) for n in client.nodes.list()]
+    if force:
+        if not test:
+            client.api.leave_swarm(force=True)
+        return {"changed": True, "node_id": now["node_id"], "comment": "left the swarm (forced)"}
+    check_manager_removal(manager_counts(nodes), True, "leave as a manager")
+    if test:
+        return {"changed": True, "comment": "would demote this manager, then leave"}
+    me = next(n for n in nodes if n.id == now["node_id"])
+    spec = client.api.inspect_node(me.id)["Spec"]
+    spec["Role"] = "worker"
+    client.api.update_node(me.id, me.version, spec)
+    deadline = time.monotonic() + ROLE_SETTLE_SECONDS * 3
+    while info(client)["manager"]:
+        if time.monotonic() > deadline:
+            raise SwarmError(
+                "demoted this node, but it still acts as a manager after "
+                f"{ROLE_SETTLE_SECONDS * 3} s; it has not left (it is a worker in the spec)"
+            )
+        time.sleep(0.2)
+    client.api.leave_swarm()
+    return {
+        "changed": True,
+        "node_id": now["node_id"],
+        "comment": f"demoted, then left; node {now['node_id']} stays listed as down until removed",
+    }

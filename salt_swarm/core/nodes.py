@@ -1,0 +1,110 @@
+"""Node operations, run on a manager: list, update (availability, role, labels), remove."""
+
+from __future__ import annotations
+
+from salt_swarm.core import labels as label_logic
+from salt_swarm.core import local_node
+from salt_swarm.core.cluster import (
+    NodeView,
+    check_availability,
+    find_node,
+    health,
+    manager_counts,
+    node_view,
+)
+from salt_swarm.core.errors import SwarmError
+from salt_swarm.core.quorum import check_manager_removal
+from salt_swarm.core.secrets import check_role
+
+
+def require_manager(client) -> dict:
+    now = local_node.summarize(client.info())
+    if now["state"] == "locked":
+        raise SwarmError("this node is a locked manager: unlock it (swarm.unlock) first")
+    if now["state"] != "active" or not now["manager"]:
+        role = "worker" if now["state"] == "active" else f"not in a swarm ({now['state']})"
+        raise SwarmError(f"this node is {role}: run this on a swarm manager")
+    return now
+
+
+def list_nodes(client) -> list[NodeView]:
+    require_manager(client)
+    return [node_view(n) for n in client.api.nodes()]
+
+
+def cluster_health(client) -> dict:
+    return health(list_nodes(client))
+
+
+def update(
+    client,
+    ref: str,
+    availability: str | None = None,
+    role: str | None = None,
+    labels: dict | None = None,
+    labels_mode: str = "merge",
+    labels_remove=None,
+    force: bool = False,
+    test: bool = False,
+) -> dict:
+    """Bring one node to the given settings; return Salt-style changes (empty if none)."""
+    if availability is not None:
+        check_availability(availability)
+    if role is not None:
+        check_role(role)
+    nodes = list_nodes(client)
+    node = find_node(nodes, ref)
+    new_labels = label_logic.desired(node.labels, labels, labels_mode, labels_remove)
+    changes = {}
+    if availability and availability != node.availability:
+        changes["availability"] = {"old": node.availability, "new": availability}
+    if role and role != node.role:
+        if role == "worker":
+            _check_demote(nodes, node, force)
+        changes["role"] = {"old": node.role, "new": role}
+    label_changes = label_logic.diff(node.labels, new_labels)
+    if label_changes:
+        changes["labels"] = label_changes
+    if changes and not test:
+        spec = client.api.inspect_node(node.id)["Spec"]
+        if "availability" in changes:
+            spec["Availability"] = availability
+        if "role" in changes:
+            spec["Role"] = role
+        spec["Labels"] = new_labels
+        client.api.update_node(node.id, node.version, spec)
+    return changes
+
+
+def _check_demote(nodes: list[NodeView], node: NodeView, force: bool) -> None:
+    counts = manager_counts(nodes)
+    if counts.total <= 1:
+        raise SwarmError(f"refusing to demote {node.hostname}: it is the last manager")
+    if not force:
+        check_manager_removal(counts, node.reachable, f"demote {node.hostname}")
+
+
+def remove(client, ref: str, force: bool = False, test: bool = False) -> dict:
+    """Remove a node from the swarm; a manager is demoted first (quorum-checked)."""
+    nodes = list_nodes(client)
+    node = find_node(nodes, ref)
+    me = local_node.summarize(client.info())["node_id"]
+    if node.id == me:
+        raise SwarmError(f"refusing to remove {node.hostname}: it is this node; use swarm.leave")
+    if node.status == "ready" and not force:
+        raise SwarmError(
+            f"refusing to remove {node.hostname} ({node.id}): it is up (status ready); make it "
+            "leave first (swarm.leave on that node), or force=True to cut it off"
+        )
+    steps = []
+    if node.is_manager:
+        _check_demote(nodes, node, force)
+        steps.append("demoted")
+    steps.append("removed")
+    if not test:
+        if node.is_manager:
+            spec = client.api.inspect_node(node.id)["Spec"]
+            spec["Role"] = "worker"
+            client.api.update_node(node.id, node.version, spec)
+        client.api.remove_node(node.id, force=force)
+    return {"id": node.id, "hostname": node.hostname, "steps": steps}

@@ -1,0 +1,76 @@
+"""Build and tear down swarms on lab hosts straight through the Docker API.
+
+Tests use these as ground truth independent of salt-swarm's own code; the benchmark
+uses them as the floor (the fastest a swarm can be built on these hosts).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from salt_swarm.lab.layout import SWARM_ADDR_POOL
+from salt_swarm.lab.wait import wait_for
+
+
+def build(lab, managers: list[str], workers: list[str] = ()) -> dict:
+    """Init on managers[0], join the other managers one by one, the workers in parallel."""
+    first = lab.docker_client(managers[0])
+    first_addr = f"{lab.addr(managers[0])}:2377"
+    first.api.init_swarm(
+        advertise_addr=lab.addr(managers[0]),
+        listen_addr=first_addr,
+        default_addr_pool=[SWARM_ADDR_POOL],
+        subnet_size=24,
+    )
+    tokens = first.api.inspect_swarm()["JoinTokens"]
+
+    def join(name: str, token: str) -> None:
+        client = lab.docker_client(name)
+        client.api.join_swarm([first_addr], token, advertise_addr=lab.addr(name))
+        client.close()
+
+    for name in managers[1:]:
+        join(name, tokens["Manager"])
+    with ThreadPoolExecutor(max_workers=max(len(workers), 1)) as pool:
+        list(pool.map(lambda n: join(n, tokens["Worker"]), workers))
+    first.close()
+    return {"manager_addr": first_addr, "tokens": tokens}
+
+
+def node_states(lab, manager: str) -> dict[str, dict]:
+    """hostname -> Docker's node object, read on ``manager``."""
+    client = lab.docker_client(manager)
+    try:
+        return {n["Description"]["Hostname"]: n for n in client.api.nodes()}
+    finally:
+        client.close()
+
+
+def wait_ready(lab, manager: str, names: list[str], timeout: float = 30) -> None:
+    def all_ready():
+        nodes = node_states(lab, manager)
+        return all(nodes.get(n, {}).get("Status", {}).get("State") == "ready" for n in names)
+
+    wait_for(all_ready, timeout, f"nodes {', '.join(names)} ready")
+
+
+def local_state(lab, name: str) -> dict:
+    client = lab.docker_client(name)
+    try:
+        return client.info()["Swarm"]
+    finally:
+        client.close()
+
+
+def leave(lab, name: str) -> None:
+    client = lab.docker_client(name)
+    try:
+        if client.info()["Swarm"]["LocalNodeState"] != "inactive":
+            client.api.leave_swarm(force=True)
+    finally:
+        client.close()
+
+
+def leave_all(lab, names: list[str]) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda n: leave(lab, n), names))

@@ -1,0 +1,381 @@
+"""Docker Swarm states: membership of this node, and nodes and settings seen from a manager.
+
+Every state honours ``test=True`` (it reads, predicts the changes and touches
+nothing), reports real ``changes``, and is a no-op when run again. Join tokens and
+unlock keys never appear in a state's return.
+
+.. code-block:: yaml
+
+    first manager:
+      swarm.initialized:
+        - advertise_addr: eth0
+        - default_addr_pool: [10.20.0.0/16]
+
+    join as worker:
+      swarm.worker:
+        - advertise_addr: 10.0.0.0/24
+
+    drain manager2:
+      swarm.node:
+        - name: manager2
+        - availability: drain
+        - labels: {zone: a}
+"""
+
+import logging
+
+from salt.exceptions import CommandExecutionError
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "swarm"
+
+
+def __virtual__():
+    if "swarm.info" not in __salt__:
+        return (False, "swarm state: the swarm execution module is not available")
+    return __virtualname__
+
+
+def _ret(name):
+    return {"name": name, "result": True, "comment": "", "changes": {}}
+
+
+def _fail(ret, message):
+    ret["result"] = False
+    ret["comment"] = message
+    return ret
+
+
+def _describe(info):
+    if info["state"] != "active":
+        return info["state"]
+    return "manager" if info["manager"] else "worker"
+
+
+def _unlock_if_locked(ret, test):
+    """A locked manager (autolock, daemon restarted) is unlocked with the pillar key first."""
+    info = __salt__["swarm.info"]()
+    if info["state"] != "locked":
+        return info
+    if test:
+        ret["changes"]["unlocked"] = True
+        return info
+    __salt__["swarm.unlock"]()
+    ret["changes"]["unlocked"] = True
+    return __salt__["swarm.info"]()
+
+
+def initialized(
+    name,
+    advertise_addr=None,
+    listen_addr=None,
+    data_path_addr=None,
+    data_path_port=None,
+    default_addr_pool=None,
+    subnet_size=None,
+    autolock=False,
+    availability="active",
+):
+    """
+    Make sure this node manages a swarm: initialize a new one here when the node is in
+    none. A node that already manages a swarm is left as it is (use ``swarm.settings``
+    to change cluster settings); a worker is an error. Arguments are those of
+    ``swarm.init``; addresses take an IP, an interface name or a CIDR.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 state.single swarm.initialized name=swarm advertise_addr=eth0
+    """
+    ret = _ret(name)
+    test = __opts__["test"]
+    try:
+        before = _unlock_if_locked(ret, test)
+        if before["state"] == "locked":  # only in test mode
+            ret["result"] = None
+            ret["comment"] = "the manager is locked and would be unlocked with swarm:unlock_key"
+            return ret
+        res = __salt__["swarm.init"](
+            advertise_addr=advertise_addr,
+            listen_addr=listen_addr,
+            data_path_addr=data_path_addr,
+            data_path_port=data_path_port,
+            default_addr_pool=default_addr_pool,
+            subnet_size=subnet_size,
+            autolock=autolock,
+            availability=availability,
+            test=test,
+        )
+    except CommandExecutionError as exc:
+        return _fail(ret, f"swarm init on {__grains__.get('id', 'this node')} failed: {exc}")
+    ret["comment"] = res["comment"]
+    if res["changed"]:
+        new = {"state": "active manager"}
+        if not test:
+            new.update(node_id=res["node_id"], cluster_id=res["cluster_id"], address=res["address"])
+        ret["changes"]["swarm"] = {"old": _describe(before), "new": new}
+    if test and ret["changes"]:
+        ret["result"] = None
+    return ret
+
+
+def _joined(name, role, **kwargs):
+    ret = _ret(name)
+    test = __opts__["test"]
+    try:
+        before = _unlock_if_locked(ret, test) if role == "manager" else __salt__["swarm.info"]()
+        if before["state"] == "locked":
+            if test:
+                ret["result"] = None
+                ret["comment"] = "the manager is locked and would be unlocked with swarm:unlock_key"
+                return ret
+            return _fail(ret, "this node is a locked manager; unlock it (swarm:unlock_key)")
+        if test:
+            kwargs["mine_timeout"] = 0
+        res = __salt__["swarm.join"](role=role, test=test, **kwargs)
+    except CommandExecutionError as exc:
+        if test and "no active swarm manager in the mine" in str(exc):
+            ret["result"] = None
+            ret["comment"] = f"would join as {role} once a manager is in the mine ({exc})"
+            ret["changes"]["swarm"] = {"old": "inactive", "new": role}
+            return ret
+        node = __grains__.get("id", "this node")
+        return _fail(ret, f"joining {node} as {role} failed: {exc}")
+    ret["comment"] = res["comment"]
+    if res["changed"]:
+        change = {"old": _describe(before), "new": role}
+        ret["changes"]["swarm"] = change
+        if not test:
+            ret["changes"]["node_id"] = res["node_id"]
+    if test and ret["changes"]:
+        ret["result"] = None
+    return ret
+
+
+def manager(
+    name,
+    managers=None,
+    advertise_addr=None,
+    listen_addr=None,
+    data_path_addr=None,
+    availability=None,
+    force=False,
+    mine_timeout=60,
+):
+    """
+    Make sure this node is a manager of the swarm: join as manager through
+    ``managers`` or, without them, through the managers and token found in the mine
+    (waiting up to ``mine_timeout`` seconds). A locked manager is unlocked with
+    ``swarm:unlock_key`` from pillar. A worker of the swarm is an error: promote it
+    from a manager (``swarm.node`` with ``role: manager``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager2 state.single swarm.manager name=swarm advertise_addr=eth0
+    """
+    return _joined(
+        name,
+        "manager",
+        managers=managers,
+        advertise_addr=advertise_addr,
+        listen_addr=listen_addr,
+        data_path_addr=data_path_addr,
+        availability=availability,
+        force=force,
+        mine_timeout=mine_timeout,
+    )
+
+
+def worker(
+    name,
+    managers=None,
+    advertise_addr=None,
+    listen_addr=None,
+    data_path_addr=None,
+    availability=None,
+    force=False,
+    mine_timeout=60,
+):
+    """
+    Make sure this node is a worker of the swarm, joining through ``managers`` or the
+    mine as ``swarm.manager`` does. A manager of the swarm is an error: demote it from
+    a manager (``swarm.node`` with ``role: worker``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt worker1 state.single swarm.worker name=swarm
+    """
+    return _joined(
+        name,
+        "worker",
+        managers=managers,
+        advertise_addr=advertise_addr,
+        listen_addr=listen_addr,
+        data_path_addr=data_path_addr,
+        availability=availability,
+        force=force,
+        mine_timeout=mine_timeout,
+    )
+
+
+def left(name, force=False):
+    """
+    Make sure this node is in no swarm. A manager is demoted first (refused when that
+    breaks quorum); the last manager leaves only with ``force: True``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt worker3 state.single swarm.left name=swarm
+    """
+    ret = _ret(name)
+    test = __opts__["test"]
+    try:
+        before = __salt__["swarm.info"]()
+        res = __salt__["swarm.leave"](force=force, test=test)
+    except CommandExecutionError as exc:
+        return _fail(ret, f"leaving the swarm on {__grains__.get('id', 'this node')} failed: {exc}")
+    ret["comment"] = res["comment"]
+    if res["changed"]:
+        ret["changes"]["swarm"] = {"old": _describe(before), "new": "inactive"}
+        if test:
+            ret["result"] = None
+    return ret
+
+
+def node(
+    name,
+    availability=None,
+    role=None,
+    labels=None,
+    labels_mode="merge",
+    labels_remove=None,
+    force=False,
+):
+    """
+    Make sure the swarm node ``name`` (hostname or node id) has this availability,
+    role and labels. Run on a manager. Demotion is refused when it breaks quorum
+    unless ``force: True``.
+
+    labels_mode
+        ``merge`` (default) keeps labels not listed; ``replace`` removes them.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 state.single swarm.node name=worker1 labels='{zone: a}'
+    """
+    ret = _ret(name)
+    test = __opts__["test"]
+    args = dict(
+        availability=availability,
+        role=role,
+        labels=labels,
+        labels_mode=labels_mode,
+        labels_remove=labels_remove,
+        force=force,
+    )
+    try:
+        changes = __salt__["swarm.node_update"](name, test=test, **args)
+    except CommandExecutionError as exc:
+        return _fail(ret, f"node {name}: {exc}")
+    ret["changes"] = changes
+    if not changes:
+        ret["comment"] = f"node {name} is as wanted"
+    elif test:
+        ret["result"] = None
+        ret["comment"] = f"node {name} would be updated"
+    else:
+        ret["comment"] = f"node {name} updated"
+    return ret
+
+
+def node_absent(name, force=False):
+    """
+    Make sure the node ``name`` (hostname or node id) is not in the swarm. Run on a
+    manager. A node that is still up is refused unless ``force: True``; a manager
+    is demoted first, refused when that breaks quorum.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 state.single swarm.node_absent name=worker3
+    """
+    ret = _ret(name)
+    test = __opts__["test"]
+    try:
+        present = [n for n in __salt__["swarm.nodes"]() if name in (n["id"], n["hostname"])]
+        if not present:
+            ret["comment"] = f"node {name} is not in the swarm"
+            return ret
+        res = __salt__["swarm.remove_node"](name, force=force, test=test)
+    except CommandExecutionError as exc:
+        return _fail(ret, f"node {name}: {exc}")
+    ret["changes"]["node"] = {"old": {"id": res["id"], "hostname": res["hostname"]}, "new": None}
+    ret["changes"]["steps"] = res["steps"]
+    ret["comment"] = f"node {name} {'would be' if test else 'was'} {' and '.join(res['steps'])}"
+    if test:
+        ret["result"] = None
+    return ret
+
+
+def settings(
+    name,
+    autolock=None,
+    cert_expiry=None,
+    task_history_limit=None,
+    snapshot_interval=None,
+    heartbeat_period=None,
+    rotate_worker_token=False,
+    rotate_manager_token=False,
+    rotate_unlock_key=False,
+):
+    """
+    Make sure the swarm's settings are as given (settings left out stay as they
+    are). Run on a manager. ``rotate_*`` replace that secret on every run where they
+    are true: use them in an orchestrate step or with ``onchanges``, not in highstate.
+    When autolock turns on, read the new key with ``swarm.unlock_key`` and keep it in
+    pillar ``swarm:unlock_key``; it is never shown here.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 state.single swarm.settings name=swarm autolock=True cert_expiry=30d
+    """
+    ret = _ret(name)
+    test = __opts__["test"]
+    try:
+        changes = __salt__["swarm.update"](
+            autolock=autolock,
+            cert_expiry=cert_expiry,
+            task_history_limit=task_history_limit,
+            snapshot_interval=snapshot_interval,
+            heartbeat_period=heartbeat_period,
+            rotate_worker_token=rotate_worker_token,
+            rotate_manager_token=rotate_manager_token,
+            rotate_unlock_key=rotate_unlock_key,
+            test=test,
+        )
+    except CommandExecutionError as exc:
+        return _fail(ret, f"swarm settings: {exc}")
+    ret["changes"] = changes
+    if not changes:
+        ret["comment"] = "swarm settings are as wanted"
+    elif test:
+        ret["result"] = None
+        ret["comment"] = "swarm settings would change"
+    else:
+        ret["comment"] = "swarm settings changed"
+        if changes.get("autolock", {}).get("new") is True or "rotated_unlock_key" in changes:
+            ret["comment"] += "; store the unlock key (swarm.unlock_key) in pillar swarm:unlock_key"
+    return ret
