@@ -17,7 +17,7 @@ from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.quorum import check_manager_removal
 from salt_swarm.core.secrets import check_role, check_token, redact, token_cluster, token_role
 
-ROLE_SETTLE_SECONDS = 10
+ROLE_SETTLE_SECONDS = 3
 
 
 def info(client) -> dict:

@@ -50,7 +50,7 @@ def redact(text, secrets=()) -> str:
     """Replace every token, unlock key and given secret in ``text`` with a mask."""
     out = str(text)
     for secret in secrets:
-        if secret:
+        if isinstance(secret, str) and secret:
             out = out.replace(secret, MASK)
     out = TOKEN_RE.sub("SWMTKN-1-" + MASK, out)
     return UNLOCK_KEY_RE.sub("SWMKEY-1-" + MASK, out)

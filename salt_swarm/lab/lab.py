@@ -190,6 +190,9 @@ class Lab:
             paths.docker_pidfile.parent.mkdir(parents=True, exist_ok=True)
             paths.docker_pidfile.unlink(missing_ok=True)
             paths.docker_sock.unlink(missing_ok=True)
+            # dockerd trusts this pid file: a recycled pid makes it wait for a
+            # containerd that is not there. Ours died with the old dockerd (cgroup).
+            (paths.docker_exec / "containerd" / "containerd.pid").unlink(missing_ok=True)
             return procs.spawn(daemons.dockerd_argv(name, paths), paths.docker_log, cgroup=group)
         daemons.write_config(paths.minion_conf_dir, "minion", daemons.minion_config(name, paths))
         (paths.root / "var" / "run" / "salt-minion.pid").unlink(missing_ok=True)
@@ -323,6 +326,12 @@ class Lab:
                 raise LabError(f"{daemon} on {name} (pid {proc.pid}) did not stop")
             state["hosts"][name][daemon] = None
             self._save(state)
+
+    def wipe_swarm_state(self, name: str, stop_timeout: float = 5) -> None:
+        """Stop dockerd on ``name``, delete its swarm state, start it again (a rebuilt host)."""
+        self.stop_daemon(name, "dockerd", timeout=stop_timeout)
+        shutil.rmtree(self.paths.host(name).docker_data / "swarm", ignore_errors=True)
+        self.start_daemon(name, "dockerd")
 
     def start_daemon(self, name: str, daemon: str, timeout: float = 60) -> None:
         with self._locked():

@@ -62,13 +62,22 @@ def local_state(lab, name: str) -> dict:
         client.close()
 
 
-def leave(lab, name: str) -> None:
-    client = lab.docker_client(name)
+def leave(lab, name: str, timeout: float = 10) -> None:
+    """Take ``name`` out of any swarm: force-leave, or if dockerd hangs, wipe its swarm state."""
+    import docker
+    import requests
+
+    client = docker.DockerClient(base_url=lab.docker_url(name), timeout=timeout)
     try:
-        if client.info()["Swarm"]["LocalNodeState"] != "inactive":
-            client.api.leave_swarm(force=True)
+        if client.info()["Swarm"]["LocalNodeState"] == "inactive":
+            return
+        client.api.leave_swarm(force=True)
+        return
+    except (requests.RequestException, docker.errors.APIError):
+        pass
     finally:
         client.close()
+    lab.wipe_swarm_state(name)
 
 
 def leave_all(lab, names: list[str]) -> None:

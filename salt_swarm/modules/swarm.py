@@ -210,7 +210,7 @@ def join(
     except SwarmError as exc:
         raise CommandExecutionError(str(exc)) from None
     mine = None
-    if not (managers and token):
+    if managers is None or token is None:
         mine = _from_mine(role, mine_timeout, exclude=_own_address())
         managers = managers or mine["managers"]
         token = token or mine["tokens"][role]

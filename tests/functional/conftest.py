@@ -8,6 +8,7 @@ import pytest
 import salt.config
 import salt.loader
 
+from salt_swarm.lab import swarms
 from salt_swarm.lab.layout import SWARM_ADDR_POOL
 
 
@@ -73,7 +74,30 @@ def salt_mods(tmp_path, lab, host):
     return load_minion_mods(tmp_path, lab.docker_url(host))
 
 
+@pytest.fixture(scope="session")
+def loaded_nodes(lab, tmp_path_factory):
+    # Loading grains and modules takes about a second per minion: do it once.
+    base = tmp_path_factory.mktemp("minions")
+    return [Node(lab, name, base) for name in lab.hosts[:3]]
+
+
 @pytest.fixture
-def nodes(lab, bare_hosts, tmp_path):
+def nodes(loaded_nodes, bare_hosts):
     """Three lab hosts out of any swarm, each as a Node."""
-    return [Node(lab, name, tmp_path) for name in lab.hosts[:3]]
+    return loaded_nodes
+
+
+@pytest.fixture
+def swarm3(lab, nodes):
+    """host1 manager, host2 and host3 workers, all ready; returns the Nodes."""
+    swarms.build(lab, [nodes[0].name], [nodes[1].name, nodes[2].name])
+    swarms.wait_ready(lab, nodes[0].name, [n.name for n in nodes])
+    return nodes
+
+
+@pytest.fixture
+def managers3(lab, nodes):
+    """Three managers, all ready and reachable."""
+    swarms.build(lab, [n.name for n in nodes])
+    swarms.wait_ready(lab, nodes[0].name, [n.name for n in nodes])
+    return nodes
