@@ -157,6 +157,7 @@ def _joined(name, role, **kwargs):
 def manager(
     name,
     managers=None,
+    token=None,
     advertise_addr=None,
     listen_addr=None,
     data_path_addr=None,
@@ -167,7 +168,8 @@ def manager(
     """
     Make sure this node is a manager of the swarm: join as manager through
     ``managers`` or, without them, through the managers and token found in the mine
-    (waiting up to ``mine_timeout`` seconds). A locked manager is unlocked with
+    (waiting up to ``mine_timeout`` seconds). ``token`` may come from pillar or sdb
+    instead of the mine; it never appears in the state's return. A locked manager is unlocked with
     ``swarm:unlock_key`` from pillar. A worker of the swarm is an error: promote it
     from a manager (``swarm.node`` with ``role: manager``).
 
@@ -181,6 +183,7 @@ def manager(
         name,
         "manager",
         managers=managers,
+        token=token,
         advertise_addr=advertise_addr,
         listen_addr=listen_addr,
         data_path_addr=data_path_addr,
@@ -193,6 +196,7 @@ def manager(
 def worker(
     name,
     managers=None,
+    token=None,
     advertise_addr=None,
     listen_addr=None,
     data_path_addr=None,
@@ -215,6 +219,7 @@ def worker(
         name,
         "worker",
         managers=managers,
+        token=token,
         advertise_addr=advertise_addr,
         listen_addr=listen_addr,
         data_path_addr=data_path_addr,

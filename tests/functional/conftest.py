@@ -27,7 +27,10 @@ def load_minion(tmp_path, docker_url, extra=None):
     opts["grains"] = salt.loader.grains(opts)
     utils = salt.loader.utils(opts)
     mods = salt.loader.minion_mods(opts, utils=utils)
-    states = salt.loader.states(opts, mods, utils, {})
+    # A loaded module keeps the __opts__ it was loaded with: one state loader per mode.
+    states = {
+        test: salt.loader.states(dict(opts, test=test), mods, utils, {}) for test in (False, True)
+    }
     return opts, mods, states
 
 
@@ -50,11 +53,7 @@ class Node:
         return self.mods[f"swarm.{fun}"](*args, **kwargs)
 
     def state(self, fun, name="swarm", test=False, **kwargs):
-        self.opts["test"] = test
-        try:
-            return self.states[f"swarm.{fun}"](name, **kwargs)
-        finally:
-            self.opts["test"] = False
+        return self.states[test][f"swarm.{fun}"](name, **kwargs)
 
     def init(self, **kwargs):
         kwargs.setdefault("advertise_addr", self.addr)
