@@ -285,6 +285,14 @@ class Lab:
         argv = [daemons.salt_script("salt"), "-c", str(self.paths.master_conf_dir), *args]
         return _run(argv, timeout)
 
+    def salt_json(self, *args: str, timeout: float = 300) -> SaltResult:
+        """Run `salt ... --out=json` and merge the per-minion documents.
+
+        Not ``--static``: with it the salt CLI exits 0 even when a minion failed.
+        """
+        res = self.salt(*args, "--out=json", timeout=timeout)
+        return SaltResult(res.returncode, _json_documents(res.stdout), res.stdout + res.stderr)
+
     def salt_run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         argv = [daemons.salt_script("salt-run"), "-c", str(self.paths.master_conf_dir), *args]
         return _run(argv, timeout)
@@ -411,6 +419,27 @@ class Lab:
             totals[kind] = sum(procs.pss_kib(pid) for g in groups for pid in procs.cgroup_pids(g))
         totals["total"] = sum(totals.values())
         return totals
+
+
+@dataclass
+class SaltResult:
+    retcode: int
+    data: dict
+    output: str
+
+
+def _json_documents(text: str) -> dict:
+    """Merge a stream of JSON objects (one per minion) into one dict."""
+    decoder = json.JSONDecoder()
+    merged, pos = {}, 0
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            return merged
+        doc, pos = decoder.raw_decode(text, pos)
+        if isinstance(doc, dict):
+            merged.update(doc)
 
 
 def _pid_if_alive(data: dict | None) -> int | None:
