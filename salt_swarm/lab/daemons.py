@@ -41,9 +41,27 @@ def in_host(name: str, paths: HostPaths) -> list[str]:
     return ["nsenter", f"--net={NETNS_DIR / netns_name(name)}", f"--uts={paths.uts}"]
 
 
+# Inside a private mount namespace, give dockerd a sysfs of its own network namespace
+# (so it sees its bridges and veths under /sys/class/net) while keeping the host's
+# cgroup tree. With the host's sysfs, the overlay bridge setup half-fails and every
+# swarm leave then waits 5 s for "ingress network removal".
+_OWN_SYSFS = (
+    'keep=$1; shift; mount --rbind /sys/fs/cgroup "$keep" && mount -t sysfs sysfs /sys '
+    '&& mount --move "$keep" /sys/fs/cgroup && exec "$@"'
+)
+
+
 def dockerd_argv(name: str, paths: HostPaths) -> list[str]:
+    paths.cgroup_keep.mkdir(parents=True, exist_ok=True)
     return [
         *in_host(name, paths),
+        "unshare",
+        "--mount",
+        "sh",
+        "-c",
+        _OWN_SYSFS,
+        "sh",
+        str(paths.cgroup_keep),
         "dockerd",
         f"--data-root={paths.docker_data}",
         f"--exec-root={paths.docker_exec}",

@@ -93,6 +93,10 @@ class HostPaths:
         return f"unix://{self.docker_sock}"
 
     @property
+    def cgroup_keep(self) -> Path:
+        return self.root / "docker" / "cgroup.keep"
+
+    @property
     def docker_log(self) -> Path:
         return self.root / "dockerd.log"
 

@@ -81,5 +81,20 @@ def leave(lab, name: str, timeout: float = 10) -> None:
 
 
 def leave_all(lab, names: list[str]) -> None:
+    """Workers leave in parallel, then managers one at a time.
+
+    Managers force-leaving together each wait on a Raft that is falling apart
+    (about 15 s for three); one after another they take well under 2 s each.
+    """
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda n: leave(lab, n), names))
+        roles = dict(zip(names, pool.map(lambda n: _is_manager(lab, n), names), strict=True))
+        list(pool.map(lambda n: leave(lab, n), [n for n in names if not roles[n]]))
+    for name in [n for n in names if roles[n]]:
+        leave(lab, name)
+
+
+def _is_manager(lab, name: str) -> bool:
+    try:
+        return bool(local_state(lab, name).get("ControlAvailable"))
+    except Exception:
+        return False
