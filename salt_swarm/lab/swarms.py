@@ -41,7 +41,10 @@ def node_states(lab, manager: str) -> dict[str, dict]:
     """hostname -> Docker's node object, read on ``manager``."""
     client = lab.docker_client(manager)
     try:
-        return {n["Description"]["Hostname"]: n for n in client.api.nodes()}
+        # A node that has only just joined may not have reported its description yet.
+        return {
+            (n.get("Description") or {}).get("Hostname", n["ID"]): n for n in client.api.nodes()
+        }
     finally:
         client.close()
 
@@ -89,8 +92,21 @@ def leave_all(lab, names: list[str]) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         roles = dict(zip(names, pool.map(lambda n: _is_manager(lab, n), names), strict=True))
         list(pool.map(lambda n: leave(lab, n), [n for n in names if not roles[n]]))
-    for name in [n for n in names if roles[n]]:
+    managers = [n for n in names if roles[n]]
+    leader = _leader(lab, managers)
+    for name in sorted(managers, key=lambda n: n == leader):  # the leader last
         leave(lab, name)
+
+
+def _leader(lab, managers: list[str]) -> str | None:
+    for name in managers:
+        try:
+            for node in node_states(lab, name).values():
+                if (node.get("ManagerStatus") or {}).get("Leader"):
+                    return node["Description"]["Hostname"]
+        except Exception:
+            continue
+    return None
 
 
 def _is_manager(lab, name: str) -> bool:
