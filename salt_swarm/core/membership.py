@@ -181,6 +181,19 @@ def _same_swarm(now: dict, req: JoinRequest, client) -> bool:
     return False
 
 
+def already_member(client, role: str) -> dict:
+    """The no-op answer for a member when no swarm is named: right role, or an error."""
+    check_role(role)
+    now = info(client)
+    have = "manager" if now["manager"] else "worker"
+    if have != role:
+        raise SwarmError(
+            f"this node is already a {have} of its swarm; a manager changes its role "
+            f"(swarm.{'promote' if role == 'manager' else 'demote'} or state swarm.node)"
+        )
+    return {"changed": False, "role": have, "comment": f"already a {have} of its swarm"}
+
+
 def join(
     client, req: JoinRequest, force: bool = False, test: bool = False, probe=tcp_reachable
 ) -> dict:
@@ -251,8 +264,8 @@ def _verify_role(client, req: JoinRequest, manager: str, cleaned: str) -> dict:
     role = "manager" if now["manager"] else "worker"
     if role != req.role:
         try:
-            client.api.leave_swarm(force=True)
-            undone = "it left again, nothing changed"
+            leave(client)
+            undone = "it left again (demoted first), nothing changed"
         except Exception as exc:
             undone = f"leaving again failed ({redact(_explain(exc))}): the node IS in the swarm"
         raise SwarmError(f"token: it joined as {role}, not {req.role}: a {role} token; {undone}")
@@ -276,44 +289,63 @@ def leave(client, force: bool = False, test: bool = False) -> dict:
     if now["state"] == "locked":
         if not force:
             raise SwarmError("this node is a locked manager: unlock it first, or force=True")
-        if not test:
-            client.api.leave_swarm(force=True)
+        if test:
+            return {"changed": True, "comment": "would leave the swarm (forced while locked)"}
+        client.api.leave_swarm(force=True)
         return {"changed": True, "comment": "left the swarm (forced while locked)"}
     if now["state"] != "active":
-        if not test:
-            client.api.leave_swarm(force=True)
+        if test:
+            return {"changed": True, "comment": f"would drop the {now['state']} join attempt"}
+        client.api.leave_swarm(force=True)
         return {"changed": True, "comment": f"left a {now['state']} join attempt"}
     if not now["manager"]:
-        if not test:
-            client.api.leave_swarm()
+        if test:
+            return {"changed": True, "comment": "would leave the swarm"}
+        client.api.leave_swarm()
         return {
             "changed": True,
             "node_id": now["node_id"],
             "comment": f"left the swarm; node {now['node_id']} stays listed as down until removed",
         }
-    nodes = [node_view(n.attrs) for n in client.nodes.list()]
-    if force:
-        if not test:
-            client.api.leave_swarm(force=True)
-        return {"changed": True, "node_id": now["node_id"], "comment": "left the swarm (forced)"}
-    check_manager_removal(manager_counts(nodes), True, "leave as a manager")
+    counts = manager_counts([node_view(n) for n in client.api.nodes()])
+    try:
+        check_manager_removal(counts, True, "leave as a manager")
+    except SwarmError:
+        if not force:
+            raise
+        if counts.total <= 1:
+            what = "it was the last manager: the swarm is gone"
+        else:
+            what = "without demotion: the other managers count it until it is removed"
+        if test:
+            return {"changed": True, "comment": f"would leave the swarm (forced; {what})"}
+        client.api.leave_swarm(force=True)
+        return {
+            "changed": True,
+            "node_id": now["node_id"],
+            "comment": f"left the swarm (forced; {what})",
+        }
     if test:
         return {"changed": True, "comment": "would demote this manager, then leave"}
-    me = next(n for n in nodes if n.id == now["node_id"])
-    spec = client.api.inspect_node(me.id)["Spec"]
-    spec["Role"] = "worker"
-    client.api.update_node(me.id, me.version, spec)
-    deadline = time.monotonic() + ROLE_SETTLE_SECONDS * 3
-    while info(client)["manager"]:
-        if time.monotonic() > deadline:
-            raise SwarmError(
-                "demoted this node, but it still acts as a manager after "
-                f"{ROLE_SETTLE_SECONDS * 3} s; it has not left (it is a worker in the spec)"
-            )
-        time.sleep(0.2)
+    _demote_self(client, now["node_id"])
     client.api.leave_swarm()
     return {
         "changed": True,
         "node_id": now["node_id"],
         "comment": f"demoted, then left; node {now['node_id']} stays listed as down until removed",
     }
+
+
+def _demote_self(client, node_id: str) -> None:
+    node = client.api.inspect_node(node_id)
+    spec = node["Spec"]
+    spec["Role"] = "worker"
+    client.api.update_node(node_id, node["Version"]["Index"], spec)
+    deadline = time.monotonic() + ROLE_SETTLE_SECONDS * 10
+    while info(client)["manager"]:
+        if time.monotonic() > deadline:
+            raise SwarmError(
+                "demoted this node, but it still acts as a manager after "
+                f"{ROLE_SETTLE_SECONDS * 10} s; it has not left (it is a worker in the spec)"
+            )
+        time.sleep(0.2)

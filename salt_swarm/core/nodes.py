@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from salt_swarm.core import labels as label_logic
 from salt_swarm.core import local_node
 from salt_swarm.core.cluster import (
@@ -76,6 +78,18 @@ def update(
     return changes
 
 
+def _wait_out_of_raft(client, node: NodeView, timeout: float = 30) -> None:
+    """After a demotion Docker drops the node from Raft a moment later; rm needs that done."""
+    deadline = time.monotonic() + timeout
+    while client.api.inspect_node(node.id).get("ManagerStatus"):
+        if time.monotonic() > deadline:
+            raise SwarmError(
+                f"demoted {node.hostname}, but it is still a Raft member after {timeout:g} s; "
+                "not removed (run again)"
+            )
+        time.sleep(0.2)
+
+
 def _check_demote(nodes: list[NodeView], node: NodeView, force: bool) -> None:
     counts = manager_counts(nodes)
     if counts.total <= 1:
@@ -106,5 +120,6 @@ def remove(client, ref: str, force: bool = False, test: bool = False) -> dict:
             spec = client.api.inspect_node(node.id)["Spec"]
             spec["Role"] = "worker"
             client.api.update_node(node.id, node.version, spec)
+            _wait_out_of_raft(client, node)
         client.api.remove_node(node.id, force=force)
     return {"id": node.id, "hostname": node.hostname, "steps": steps}

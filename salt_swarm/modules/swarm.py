@@ -18,7 +18,7 @@ from salt.exceptions import CommandExecutionError
 try:
     from salt_swarm.core import cluster_settings, local_node, membership
     from salt_swarm.core import nodes as node_ops
-    from salt_swarm.core.addresses import choose_address
+    from salt_swarm.core.addresses import choose_address, split_port
     from salt_swarm.core.client import DEFAULT_TIMEOUT, DockerSettings, docker_errors, make_client
     from salt_swarm.core.errors import SwarmError
     from salt_swarm.core.secrets import check_role, check_token, redact
@@ -58,9 +58,15 @@ def _settings():
         tls_cert=_conf("tls_cert", ""),
         tls_key=_conf("tls_key", ""),
         tls_ca=_conf("tls_ca", ""),
-        tls_verify=bool(_conf("tls_verify", True)),
+        tls_verify=_truthy(_conf("tls_verify", True)),
         timeout=int(_conf("timeout", DEFAULT_TIMEOUT)),
     )
+
+
+def _truthy(value):
+    if isinstance(value, str):
+        return value.strip().lower() not in ("0", "false", "no", "off", "")
+    return bool(value)
 
 
 @contextmanager
@@ -158,7 +164,7 @@ def init(
         listen_addr=_listen(listen_addr),
         data_path_addr=_address(data_path_addr, "data_path_addr"),
         data_path_port=data_path_port,
-        default_addr_pool=tuple(default_addr_pool or ()),
+        default_addr_pool=_as_list(default_addr_pool),
         subnet_size=subnet_size,
         autolock=autolock,
         availability=availability,
@@ -166,6 +172,15 @@ def init(
     )
     with _docker("swarm init") as client:
         return membership.init(client, opts, test=test)
+
+
+def _as_list(value):
+    """A list from the CLI may arrive as one string: '198.19.0.0/16' or 'a,b'."""
+    if value in (None, ""):
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    return tuple(value) if isinstance(value, list | tuple) else value
 
 
 def _listen(spec):
@@ -211,7 +226,16 @@ def join(
         raise CommandExecutionError(str(exc)) from None
     mine = None
     if managers is None or token is None:
-        mine = _from_mine(role, mine_timeout, exclude=_own_address())
+        now = info()
+        if now["state"] == "active":
+            # Already a member: one look at the mine, no waiting. Nothing there means
+            # no other swarm is named, so this one is the one wanted.
+            mine = _from_mine(role, 0, exclude=now["address"], missing_ok=True)
+            if mine is None:
+                with _docker("swarm join") as client:
+                    return membership.already_member(client, role)
+        else:
+            mine = _from_mine(role, mine_timeout, exclude=now["address"])
         managers = managers or mine["managers"]
         token = token or mine["tokens"][role]
     req = membership.JoinRequest(
@@ -228,15 +252,7 @@ def join(
         return membership.join(client, req, force=force, test=test)
 
 
-def _own_address():
-    try:
-        with _docker("docker info") as client:
-            return local_node.summarize(client.info())["address"]
-    except CommandExecutionError:
-        return None
-
-
-def _from_mine(role, timeout, exclude=None):
+def _from_mine(role, timeout, exclude=None, missing_ok=False):
     """Manager addresses and tokens of the swarm, from the mine, waiting up to ``timeout``."""
     target = _conf("mine:target", "*")
     target_type = _conf("mine:target_type", "glob")
@@ -251,6 +267,8 @@ def _from_mine(role, timeout, exclude=None):
             log.debug("swarm: %d manager address(es) from the mine", len(found["managers"]))
             return found
         if time.monotonic() >= deadline:
+            if missing_ok:
+                return None
             raise CommandExecutionError(
                 f"no active swarm manager in the mine after {timeout} s (target {target!r}, "
                 f"functions {addr_fun} and {tokens_fun}): is a manager initialized, and has "
@@ -280,7 +298,7 @@ def _usable_mine_data(addrs, tokens, exclude):
     managers = [
         a
         for m, a in sorted(addrs.items())
-        if isinstance(a, str) and a and a.split(":")[0] != (exclude or "")
+        if isinstance(a, str) and a and split_port(a)[0] != (exclude or "")
     ]
     if not good_tokens or not managers:
         return None
@@ -293,9 +311,10 @@ def leave(force=False, test=False):
     """
     Leave the swarm.
 
-    A worker leaves at once. A manager is first demoted (refused, with the numbers,
-    when that would leave fewer reachable managers than quorum), then leaves; the
-    last manager leaves only with ``force=True``, which ends the swarm. The node
+    A worker leaves at once. A manager is first demoted, then leaves; when that would
+    leave fewer reachable managers than quorum it is refused, with the numbers.
+    ``force=True`` then leaves without demotion (the other managers keep counting
+    this node until it is removed); for the last manager it ends the swarm. The node
     stays listed as down on the managers until ``swarm.remove_node``.
 
     CLI Example:
@@ -323,6 +342,7 @@ def join_token(role="worker", rotate=False):
         salt manager1 swarm.join_token worker rotate=True
     """
     with _docker("swarm join-token") as client:
+        check_role(role)
         if rotate:
             cluster_settings.update(client, {}, rotate=(f"{role}_token",))
         return cluster_settings.join_token(client, role)
@@ -350,7 +370,7 @@ def unlock(key=None):
     """
     Unlock a locked manager (autolock, after its daemon restarted). Without ``key``
     the key is read from config or pillar ``swarm:unlock_key``, so it never appears
-    in the job's arguments. A no-op on a node that is not locked.
+    in the job's arguments. A well-formed key on a node that is not locked: a no-op.
 
     CLI Example:
 
@@ -434,7 +454,7 @@ def settings():
 
 def nodes():
     """
-    List the swarm's nodes: id, hostname, role, availability, status, address,
+    List the swarm's nodes: id, hostname, role, availability, status, addr,
     labels, reachability and leader (managers), engine version. Run on a manager.
 
     CLI Example:
@@ -522,8 +542,8 @@ def demote(node, force=False, test=False):
 def remove_node(node, force=False, test=False):
     """
     Remove a node from the swarm. A node that is up (ready) is refused unless
-    ``force=True``; a manager is demoted first, refused when that breaks quorum.
-    Run on a manager.
+    ``force=True``; a manager is demoted first, refused when that breaks quorum
+    (``force=True`` overrides that too). Run on a manager.
 
     CLI Example:
 

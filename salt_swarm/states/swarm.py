@@ -127,7 +127,7 @@ def _joined(name, role, **kwargs):
     try:
         before = _unlock_if_locked(ret, test) if role == "manager" else __salt__["swarm.info"]()
         if before["state"] == "locked":
-            if test:
+            if test and role == "manager":
                 ret["result"] = None
                 ret["comment"] = "the manager is locked and would be unlocked with swarm:unlock_key"
                 return ret
@@ -139,7 +139,7 @@ def _joined(name, role, **kwargs):
         if test and "no active swarm manager in the mine" in str(exc):
             ret["result"] = None
             ret["comment"] = f"would join as {role} once a manager is in the mine ({exc})"
-            ret["changes"]["swarm"] = {"old": "inactive", "new": role}
+            ret["changes"]["swarm"] = {"old": _describe(before), "new": role}
             return ret
         node = __grains__.get("id", "this node")
         return _fail(ret, f"joining {node} as {role} failed: {exc}")

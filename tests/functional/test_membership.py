@@ -212,3 +212,45 @@ def test_leave_refused_when_it_would_break_quorum(nodes, lab):
         assert state_of(second)["ControlAvailable"] is True
     finally:
         lab.start_daemon(third.name, "dockerd")
+
+
+def test_joining_as_worker_with_a_manager_token_leaves_no_manager_behind(lab, nodes):
+    first, other, _ = nodes
+    first.init()
+    with pytest.raises(CommandExecutionError, match="joined as manager, not worker"):
+        other("join", role="worker", managers=[first.addr], token=first("join_token", "manager"))
+    assert state_of(other)["LocalNodeState"] == "inactive"
+    seen = swarms.node_states(lab, first.name)
+    assert [n for n, s in seen.items() if s["Spec"]["Role"] == "manager"] == [first.name]
+
+
+def test_forced_leave_of_one_of_three_managers_still_demotes_first(lab, nodes):
+    first, second, third = nodes
+    first.init()
+    for node in (second, third):
+        node("join", role="manager", managers=[first.addr], token=first("join_token", "manager"))
+    res = third("leave", force=True)
+    assert "demoted" in res["comment"]
+    assert swarms.node_states(lab, first.name)[third.name]["Spec"]["Role"] == "worker"
+
+
+def test_member_rejoin_without_managers_is_a_quick_no_op(nodes):
+    """No mine here (in-process minion): a member must not wait on it."""
+    import time
+
+    first, other, _ = nodes
+    first.init()
+    other("join", managers=[first.addr], token=first("join_token", "worker"))
+    began = time.monotonic()
+    res = other("join", mine_timeout=120)
+    assert res["changed"] is False and res["role"] == "worker"
+    assert time.monotonic() - began < 60  # it did not wait out the mine timeout
+    with pytest.raises(CommandExecutionError, match="promote"):
+        other("join", role="manager", mine_timeout=120)
+
+
+def test_init_accepts_a_pool_given_as_one_string(lab, nodes):
+    nodes[0].init(default_addr_pool="198.19.64.0/18", subnet_size=26)
+    assert lab.docker_client(nodes[0].name).api.inspect_swarm()["DefaultAddrPool"] == [
+        "198.19.64.0/18"
+    ]

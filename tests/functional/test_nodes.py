@@ -156,3 +156,21 @@ def test_remove_after_leave(lab, swarm3):
 def test_remove_self_is_refused(swarm3):
     with pytest.raises(CommandExecutionError, match="use swarm.leave"):
         swarm3[0]("remove_node", swarm3[0].name, force=True)
+
+
+def test_remove_a_down_manager_demotes_it_first(lab, managers3):
+    a, b, c = managers3
+    lab.stop_daemon(c.name, "dockerd")
+    try:
+        wait_for(
+            lambda: swarms.node_states(lab, a.name)[c.name]["Status"]["State"] == "down",
+            60,
+            "stopped manager seen down",
+        )
+        res = a("remove_node", c.name)
+        assert res["steps"] == ["demoted", "removed"]
+        assert c.name not in swarms.node_states(lab, a.name)
+        health = a("health")
+        assert (health["managers"], health["reachable"], health["has_quorum"]) == (2, 2, True)
+    finally:
+        lab.start_daemon(c.name, "dockerd")
