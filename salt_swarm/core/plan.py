@@ -1,0 +1,80 @@
+"""The bootstrap plan: who is first manager, who joins when, and what is wrong first.
+
+Input is what the master knows: the minions each role target matches, which of them
+answer, and each one's ``swarm.info``. Everything is checked before any change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from salt_swarm.core.errors import SwarmError
+from salt_swarm.core.quorum import manager_count_warnings
+
+
+@dataclass(frozen=True)
+class BootstrapPlan:
+    first_manager: str
+    managers: list[str]  # the other managers, joined one at a time, in this order
+    workers: list[str]  # joined all at once
+    warnings: list[str] = field(default_factory=list)
+    existing_cluster: str | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "first_manager": self.first_manager,
+            "managers": list(self.managers),
+            "workers": list(self.workers),
+            "warnings": list(self.warnings),
+            "existing_cluster": self.existing_cluster,
+        }
+
+
+def bootstrap(
+    managers: list[str],
+    workers: list[str],
+    live: set[str],
+    infos: dict[str, dict | None],
+) -> BootstrapPlan:
+    """Check the roles and choose the first manager.
+
+    ``managers``/``workers``: minion ids the role targets match; ``live``: those that
+    answer; ``infos``: ``swarm.info`` per minion (None where it failed).
+    """
+    managers, workers = sorted(set(managers)), sorted(set(workers))
+    problems = []
+    if not managers:
+        problems.append("no minion matches the managers target: a swarm needs at least one")
+    both = sorted(set(managers) & set(workers))
+    if both:
+        problems.append(f"in both roles: {', '.join(both)}")
+    down = sorted(m for m in managers + workers if m not in live)
+    if down:
+        problems.append(f"not answering: {', '.join(down)}")
+    no_info = sorted(m for m in managers + workers if m in live and not infos.get(m))
+    if no_info:
+        problems.append(f"swarm.info failed on: {', '.join(no_info)} (is dockerd running?)")
+    if problems:
+        raise SwarmError("swarm bootstrap refused before any change: " + "; ".join(problems))
+
+    active = {
+        m: infos[m]["cluster_id"]
+        for m in managers
+        if infos[m]["state"] == "active" and infos[m]["manager"] and infos[m].get("cluster_id")
+    }
+    clusters = sorted(set(active.values()))
+    if len(clusters) > 1:
+        owners = ", ".join(f"{m} ({c})" for m, c in sorted(active.items()))
+        raise SwarmError(
+            f"swarm bootstrap refused: the managers already belong to {len(clusters)} "
+            f"different swarms: {owners}; make all but one leave first"
+        )
+    locked = sorted(m for m in managers if infos[m]["state"] == "locked")
+    first = min(active) if active else (locked[0] if locked else managers[0])
+    return BootstrapPlan(
+        first_manager=first,
+        managers=[m for m in managers if m != first],
+        workers=workers,
+        warnings=manager_count_warnings(len(managers)),
+        existing_cluster=clusters[0] if clusters else None,
+    )

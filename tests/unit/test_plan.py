@@ -1,0 +1,69 @@
+import pytest
+
+from salt_swarm.core.errors import SwarmError
+from salt_swarm.core.plan import bootstrap
+
+
+def bare(*names):
+    return {n: {"state": "inactive", "manager": False, "cluster_id": None} for n in names}
+
+
+def manager_of(cluster):
+    return {"state": "active", "manager": True, "cluster_id": cluster}
+
+
+ALL = {"m1", "m2", "m3", "w1", "w2"}
+
+
+def test_bare_nodes_first_manager_is_the_first_by_id():
+    plan = bootstrap(["m3", "m1", "m2"], ["w2", "w1"], ALL, bare(*ALL))
+    assert plan.first_manager == "m1"
+    assert plan.managers == ["m2", "m3"]
+    assert plan.workers == ["w1", "w2"]
+    assert plan.warnings == [] and plan.existing_cluster is None
+
+
+def test_an_active_manager_is_kept_as_first_so_no_second_swarm_is_made():
+    infos = bare(*ALL) | {"m3": manager_of("c1")}
+    plan = bootstrap(["m1", "m2", "m3"], ["w1"], ALL, infos)
+    assert plan.first_manager == "m3" and plan.existing_cluster == "c1"
+    assert plan.managers == ["m1", "m2"]
+
+
+def test_managers_in_two_swarms_are_refused():
+    infos = bare(*ALL) | {"m1": manager_of("c1"), "m2": manager_of("c2")}
+    with pytest.raises(SwarmError, match="2 different swarms: m1 \\(c1\\), m2 \\(c2\\)"):
+        bootstrap(["m1", "m2"], [], ALL, infos)
+
+
+@pytest.mark.parametrize(
+    "managers, workers, live, match",
+    [
+        ([], ["w1"], ALL, "no minion matches the managers target"),
+        (["m1", "w1"], ["w1"], ALL, "in both roles: w1"),
+        (["m1"], ["w1", "w9"], ALL, "not answering: w9"),
+        (["m1", "m2"], [], {"m1"}, "not answering: m2"),
+    ],
+)
+def test_bad_roles_are_refused_before_any_change(managers, workers, live, match):
+    with pytest.raises(SwarmError, match=match):
+        bootstrap(managers, workers, live, bare(*ALL, "w9"))
+
+
+def test_every_problem_is_listed_at_once():
+    with pytest.raises(SwarmError) as err:
+        bootstrap(["m1", "w1"], ["w1", "w9"], ALL, bare(*ALL))
+    assert "in both roles: w1" in str(err.value) and "not answering: w9" in str(err.value)
+
+
+def test_a_node_whose_info_failed_is_named():
+    infos = bare(*ALL) | {"w2": None}
+    with pytest.raises(SwarmError, match="swarm.info failed on: w2"):
+        bootstrap(["m1"], ["w2"], ALL, infos)
+
+
+@pytest.mark.parametrize("count, warned", [(1, False), (2, True), (3, False), (8, True)])
+def test_even_or_too_many_managers_are_warned_about(count, warned):
+    names = [f"m{i}" for i in range(count)]
+    plan = bootstrap(names, [], set(names), bare(*names))
+    assert bool(plan.warnings) is warned
