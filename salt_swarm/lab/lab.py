@@ -96,12 +96,12 @@ class Lab:
         prereqs.ensure(log=log)
         began = time.monotonic()
         with self._locked():
-            report = self._up(names, pillar_dir, states_dir, timeout, log)
+            report = self._up(names, pillar_dir, states_dir, timeout)
         report.seconds = round(time.monotonic() - began, 2)
         report.memory_kib = self.memory_kib()
         return report
 
-    def _up(self, names, pillar_dir, states_dir, timeout, log) -> UpReport:
+    def _up(self, names, pillar_dir, states_dir, timeout) -> UpReport:
         if not self.paths.state_file.exists():
             self._remove_leftovers()
         self.paths.root.mkdir(parents=True, exist_ok=True)

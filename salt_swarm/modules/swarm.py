@@ -230,12 +230,12 @@ def join(
         if now["state"] == "active":
             # Already a member: one look at the mine, no waiting. Nothing there means
             # no other swarm is named, so this one is the one wanted.
-            mine = _from_mine(role, 0, exclude=now["address"], missing_ok=True)
+            mine = _from_mine(0, exclude=now["address"], missing_ok=True)
             if mine is None:
                 with _docker("swarm join") as client:
                     return membership.already_member(client, role)
         else:
-            mine = _from_mine(role, mine_timeout, exclude=now["address"])
+            mine = _from_mine(mine_timeout, exclude=now["address"])
         managers = managers or mine["managers"]
         token = token or mine["tokens"][role]
     req = membership.JoinRequest(
@@ -252,7 +252,7 @@ def join(
         return membership.join(client, req, force=force, test=test)
 
 
-def _from_mine(role, timeout, exclude=None, missing_ok=False):
+def _from_mine(timeout, exclude=None, missing_ok=False):
     """Manager addresses and tokens of the swarm, from the mine, waiting up to ``timeout``."""
     target = _conf("mine:target", "*")
     target_type = _conf("mine:target_type", "glob")
