@@ -35,14 +35,18 @@ def bootstrap(
     workers: list[str],
     live: set[str],
     infos: dict[str, dict | None],
+    unknown: list[str] = (),
 ) -> BootstrapPlan:
     """Check the roles and choose the first manager.
 
     ``managers``/``workers``: minion ids the role targets match; ``live``: those that
-    answer; ``infos``: ``swarm.info`` per minion (None where it failed).
+    answer; ``infos``: ``swarm.info`` per minion (None where it failed); ``unknown``:
+    names a list target gives that are no accepted minion.
     """
     managers, workers = sorted(set(managers)), sorted(set(workers))
     problems = []
+    if unknown:
+        problems.append(f"unknown minions: {', '.join(sorted(unknown))}")
     if not managers:
         problems.append("no minion matches the managers target: a swarm needs at least one")
     both = sorted(set(managers) & set(workers))

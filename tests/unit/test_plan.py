@@ -67,3 +67,8 @@ def test_even_or_too_many_managers_are_warned_about(count, warned):
     names = [f"m{i}" for i in range(count)]
     plan = bootstrap(names, [], set(names), bare(*names))
     assert bool(plan.warnings) is warned
+
+
+def test_unknown_minions_are_named():
+    with pytest.raises(SwarmError, match="unknown minions: ghost"):
+        bootstrap(["m1"], ["w1"], ALL, bare(*ALL), unknown=["ghost"])
