@@ -19,6 +19,7 @@ class BootstrapPlan:
     workers: list[str]  # joined all at once
     warnings: list[str] = field(default_factory=list)
     existing_cluster: str | None = None
+    to_join: list[str] = field(default_factory=list)  # members not yet in place
 
     def as_dict(self) -> dict:
         return {
@@ -27,6 +28,7 @@ class BootstrapPlan:
             "workers": list(self.workers),
             "warnings": list(self.warnings),
             "existing_cluster": self.existing_cluster,
+            "to_join": list(self.to_join),
         }
 
 
@@ -75,10 +77,28 @@ def bootstrap(
         )
     locked = sorted(m for m in managers if infos[m]["state"] == "locked")
     first = min(active) if active else (locked[0] if locked else managers[0])
+    cluster = clusters[0] if clusters else None
     return BootstrapPlan(
         first_manager=first,
         managers=[m for m in managers if m != first],
         workers=workers,
         warnings=manager_count_warnings(len(managers)),
-        existing_cluster=clusters[0] if clusters else None,
+        existing_cluster=cluster,
+        to_join=_not_in_place(managers, workers, infos, active, cluster),
     )
+
+
+def _not_in_place(managers, workers, infos, active, cluster) -> list[str]:
+    """Members that are not yet active in the existing swarm with their role."""
+    known = {a for m in active for a in infos[m].get("remote_managers") or []}
+    pending = [m for m in managers if active.get(m) != cluster or cluster is None]
+    for w in workers:
+        info = infos[w]
+        joined = (
+            info["state"] == "active"
+            and not info["manager"]
+            and bool(set(info.get("remote_managers") or []) & known)
+        )
+        if not joined:
+            pending.append(w)
+    return sorted(pending)

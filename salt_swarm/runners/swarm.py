@@ -6,10 +6,11 @@
 """
 
 import logging
+import time
 
 import salt.client
 import salt.utils.minions
-from salt.exceptions import SaltInvocationError
+from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 from salt_swarm.core import plan as plan_logic
 from salt_swarm.core.errors import SwarmError
@@ -46,7 +47,7 @@ def _matched(tgt, tgt_type):
     return sorted(found.get("minions", [])), sorted(found.get("missing", []))
 
 
-def plan(managers=None, workers=None, timeout=10):
+def plan(managers=None, workers=None, labels=None, drain_managers=True, timeout=10):
     """
     Check the swarm roles and plan a bootstrap, changing nothing.
 
@@ -67,7 +68,7 @@ def plan(managers=None, workers=None, timeout=10):
         salt-run swarm.plan managers='{tgt: "manager*"}' workers='{tgt: swarmworker, tgt_type: nodegroup}'
     """
     try:
-        return _plan(managers, workers, timeout)
+        return _plan(managers, workers, labels, drain_managers, timeout)
     except (SwarmError, SaltInvocationError) as exc:
         # A clean message and a non-zero retcode, not a traceback (salt-run exits
         # with a returned ``retcode``); orchestrate SLS files check for ``error``.
@@ -75,7 +76,7 @@ def plan(managers=None, workers=None, timeout=10):
         return {"error": str(exc), "retcode": 1}
 
 
-def _plan(managers, workers, timeout):
+def _plan(managers, workers, labels, drain_managers, timeout):
     m_tgt, m_type = _target(managers, "managers")
     wanted_managers, m_missing = _matched(m_tgt, m_type)
     if workers:
@@ -95,6 +96,57 @@ def _plan(managers, workers, timeout):
     result = plan_logic.bootstrap(
         wanted_managers, wanted_workers, live, infos, unknown=m_missing + w_missing
     )
+    planned = result.as_dict()
+    planned["nodes"] = _node_settings(result, infos, labels or [], drain_managers)
     for warning in result.warnings:
         log.warning("swarm.plan: %s", warning)
-    return result.as_dict()
+    return planned
+
+
+def _node_settings(result, infos, labels, drain_managers):
+    """hostname -> {availability, labels} for every member, from the role and label targets."""
+    members = [result.first_manager, *result.managers, *result.workers]
+    managers = {result.first_manager, *result.managers}
+    wanted = {m: {"labels": {}} for m in members}
+    if not isinstance(labels, list):
+        raise SaltInvocationError("labels: expected a list of {tgt, tgt_type, labels}")
+    for rule in labels:
+        tgt, tgt_type = _target(rule, "labels")
+        if not isinstance(rule.get("labels"), dict):
+            raise SaltInvocationError(f"labels: the rule for {tgt!r} has no labels mapping")
+        for minion in _matched(tgt, tgt_type)[0]:
+            if minion in wanted:
+                wanted[minion]["labels"].update(rule["labels"])
+    nodes = {}
+    for minion in members:
+        node = {"labels": wanted[minion]["labels"]}
+        node["availability"] = "drain" if drain_managers and minion in managers else "active"
+        nodes[infos[minion]["hostname"]] = node
+    return nodes
+
+
+def wait_mine(minions, function="swarm.manager_addr", timeout=30):
+    """
+    Wait until the master's mine holds a non-empty ``function`` entry for every one
+    of ``minions`` (``mine.update`` is fire-and-forget). Returns the entries; raises
+    after ``timeout`` seconds naming the minions still missing.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run swarm.wait_mine '[manager1]'
+    """
+    if isinstance(minions, str):
+        minions = [m for m in minions.split(",") if m]
+    deadline = time.monotonic() + float(timeout)
+    while True:
+        found = __salt__["mine.get"](",".join(minions), function, tgt_type="list") or {}
+        missing = [m for m in minions if not found.get(m)]
+        if not missing:
+            return found
+        if time.monotonic() > deadline:
+            raise CommandExecutionError(
+                f"the mine has no {function} entry for {', '.join(missing)} after {timeout} s"
+            )
+        time.sleep(0.2)

@@ -72,3 +72,19 @@ def test_even_or_too_many_managers_are_warned_about(count, warned):
 def test_unknown_minions_are_named():
     with pytest.raises(SwarmError, match="unknown minions: ghost"):
         bootstrap(["m1"], ["w1"], ALL, bare(*ALL), unknown=["ghost"])
+
+
+def test_to_join_lists_only_members_not_in_place():
+    mgr = {"state": "active", "manager": True, "cluster_id": "c1", "remote_managers": ["a:2377"]}
+    joined_worker = {"state": "active", "manager": False, "remote_managers": ["a:2377"]}
+    foreign_worker = {"state": "active", "manager": False, "remote_managers": ["z:2377"]}
+    infos = bare(*ALL) | {"m1": mgr, "w1": joined_worker, "w2": foreign_worker}
+    plan = bootstrap(["m1", "m2"], ["w1", "w2"], ALL, infos)
+    assert plan.to_join == ["m2", "w2"]
+
+
+def test_to_join_is_everyone_on_bare_nodes_and_no_one_when_converged():
+    assert bootstrap(["m1"], ["w1"], ALL, bare(*ALL)).to_join == ["m1", "w1"]
+    mgr = {"state": "active", "manager": True, "cluster_id": "c1", "remote_managers": ["a:2377"]}
+    wrk = {"state": "active", "manager": False, "remote_managers": ["a:2377"]}
+    assert bootstrap(["m1"], ["w1"], ALL, bare(*ALL) | {"m1": mgr, "w1": wrk}).to_join == []

@@ -1,0 +1,103 @@
+{#- Orchestrate: salt-run state.orchestrate swarm.bootstrap
+    1. plan (checks every role target before any change), 2. first manager,
+    3. mine refresh and a bounded wait until the master holds it, 4. the other
+    managers one at a time, each followed by a mine refresh, 5. all workers at once,
+    6. node settings (drain managers, labels) through the first manager. -#}
+{%- from "swarm/map.jinja" import swarm with context %}
+{%- set plan = salt["saltutil.runner"]("swarm.plan", managers=swarm.managers,
+      workers=swarm.workers or none, labels=swarm.labels, drain_managers=swarm.drain_managers) %}
+{%- if plan.get("error") %}
+swarm plan refused:
+  test.fail_without_changes:
+    - name: {{ plan.error | json }}
+    - failhard: True
+{%- else %}
+{%- set first = plan.first_manager %}
+{%- for warning in plan.warnings %}
+swarm warning {{ loop.index }}:
+  test.show_notification:
+    - text: {{ warning | json }}
+{%- endfor %}
+
+swarm first manager:
+  salt.state:
+    - tgt: {{ first }}
+    - sls: swarm.first
+    - failhard: True
+
+{#- Mine refreshes and waits only where someone still has to join: a converged
+    swarm re-runs with no changes at all. -#}
+{%- set ns = namespace(previous="swarm first manager") %}
+{%- if plan.to_join %}
+{%- set ns.previous = "swarm first manager ready" %}
+
+{#- Every member refreshes: a node that used to manage another swarm must not
+    keep serving that swarm's tokens from the mine. #}
+swarm first manager mine:
+  salt.function:
+    - name: mine.update
+    - tgt: {{ ([first] + plan.managers + plan.workers) | join(",") }}
+    - tgt_type: list
+    - require:
+      - salt: swarm first manager
+
+swarm first manager ready:
+  salt.runner:
+    - name: swarm.wait_mine
+    - minions: [{{ first }}]
+    - require:
+      - salt: swarm first manager mine
+{%- endif %}
+
+{%- for manager in plan.managers %}
+
+swarm manager {{ manager }}:
+  salt.state:
+    - tgt: {{ manager }}
+    - sls: swarm.manager
+    - failhard: True
+    - require:
+      - salt: {{ ns.previous }}
+{%- set ns.previous = "swarm manager " ~ manager %}
+{%- if manager in plan.to_join %}
+
+swarm manager {{ manager }} mine:
+  salt.function:
+    - name: mine.update
+    - tgt: {{ manager }}
+    - require:
+      - salt: swarm manager {{ manager }}
+
+swarm manager {{ manager }} ready:
+  salt.runner:
+    - name: swarm.wait_mine
+    - minions: [{{ manager }}]
+    - require:
+      - salt: swarm manager {{ manager }} mine
+{%- set ns.previous = "swarm manager " ~ manager ~ " ready" %}
+{%- endif %}
+{%- endfor %}
+
+{%- if plan.workers %}
+
+swarm workers:
+  salt.state:
+    - tgt: {{ plan.workers | join(",") }}
+    - tgt_type: list
+    - sls: swarm.worker
+    - expect_minions: True
+    - failhard: True
+    - require:
+      - salt: {{ ns.previous }}
+{%- set ns.previous = "swarm workers" %}
+{%- endif %}
+
+swarm node settings:
+  salt.state:
+    - tgt: {{ first }}
+    - sls: swarm.node
+    - pillar:
+        swarm_nodes: {{ plan.nodes | json }}
+    - require:
+      - salt: {{ ns.previous }}
+{%- endif %}

@@ -1,0 +1,14 @@
+{#- Run on a manager: availability and labels of the nodes named in pillar
+    `swarm_nodes` ({hostname: {availability: ..., labels: {...}}}), which the
+    orchestrate computes from the role targets and `swarm:labels`. -#}
+{%- for hostname, want in salt["pillar.get"]("swarm_nodes", {}) | dictsort %}
+swarm node {{ hostname }}:
+  swarm.node:
+    - name: {{ hostname }}
+{%- if want.get("availability") %}
+    - availability: {{ want.availability }}
+{%- endif %}
+{%- if want.get("labels") %}
+    - labels: {{ want.labels | json }}
+{%- endif %}
+{%- endfor %}
