@@ -102,7 +102,10 @@ def init(client, opts: InitOptions, test: bool = False) -> dict:
         raise SwarmError("this node is a locked swarm manager: unlock it (swarm.unlock) first")
     if now["state"] == "active" and not opts.force_new_cluster:
         if now["manager"]:
-            return {"changed": False, "comment": "already a manager of swarm " + now["cluster_id"]}
+            return {
+                "changed": False,
+                "comment": f"already a manager of swarm {now['cluster_id'] or '(cluster id unknown: no quorum?)'}",
+            }
         raise SwarmError(
             "this node is a worker in a swarm (managers "
             f"{', '.join(now['remote_managers']) or 'unknown'}); it cannot start another one: "

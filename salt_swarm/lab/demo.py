@@ -1,35 +1,24 @@
-"""The README's demo: a lab of 3 managers and 3 workers, then every host's swarm.info."""
+"""The README's demo: a lab of 3 managers and 3 workers, bootstrapped by the orchestrate."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+import time
 
 from salt_swarm.core.table import format_table
 from salt_swarm.lab.lab import Lab
 
 
-def info_table(infos: dict) -> str:
+def nodes_table(nodes: list[dict]) -> str:
     rows = []
-    for minion in sorted(infos):
-        i = infos[minion]
-        if not isinstance(i, dict):
-            rows.append((minion, None, f"error: {i}", None, None, None, None))
-            continue
-        manager = "yes" if i["manager"] else "no"
+    for n in sorted(nodes, key=lambda n: (n["role"] != "manager", n["hostname"])):
+        status = "Leader" if n["leader"] else (n["reachability"] or "").capitalize() or None
+        labels = ",".join(f"{k}={v}" for k, v in sorted(n["labels"].items())) or None
         rows.append(
-            (
-                minion,
-                i["hostname"],
-                i["state"],
-                manager,
-                i["node_id"],
-                i["address"],
-                i["engine_version"],
-            )
+            (n["hostname"], n["role"], n["status"], n["availability"], status, n["addr"], labels)
         )
-    header = ("MINION", "HOSTNAME", "STATE", "MANAGER", "NODE ID", "ADDRESS", "ENGINE")
+    header = ("HOSTNAME", "ROLE", "STATUS", "AVAILABILITY", "MANAGER STATUS", "ADDRESS", "LABELS")
     return format_table(header, rows)
 
 
@@ -37,17 +26,27 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m salt_swarm.lab.demo")
     p.add_argument("--managers", type=int, default=3)
     p.add_argument("--workers", type=int, default=3)
+    # The example pillar targets manager* and worker*: host names follow it.
     args = p.parse_args(argv)
     names = [f"manager{i}" for i in range(1, args.managers + 1)]
     names += [f"worker{i}" for i in range(1, args.workers + 1)]
     lab = Lab()
     report = lab.up(names)
     print(f"lab: {len(report.hosts)} hosts up in {report.seconds} s")
-    res = lab.salt("-L", ",".join(names), "swarm.info", "--out=json", "--static")
+    lab.salt_json("*", "saltutil.refresh_pillar", "wait=True")
+    print("running: salt-run state.orchestrate swarm.bootstrap")
+    began = time.monotonic()
+    res = lab.salt_run("state.orchestrate", "swarm.bootstrap")
+    took = time.monotonic() - began
     if res.returncode != 0:
         print(res.stdout + res.stderr, file=sys.stderr)
         return res.returncode
-    print(info_table(json.loads(res.stdout)))
+    print(f"orchestrate finished in {took:.1f} s\n")
+    res = lab.salt_json(names[0], "swarm.nodes")
+    if res.retcode != 0:
+        print(res.output, file=sys.stderr)
+        return res.retcode
+    print(nodes_table(res.data[names[0]]))
     print("\nTake the lab down with: .venv/bin/python -m salt_swarm.lab down")
     return 0
 
