@@ -73,3 +73,32 @@ def test_bootstrap_refuses_bad_roles_before_any_change(lab, lab_hosts, bootstrap
     assert code != 0 and failed >= 1
     assert "in both roles: host3" in out
     assert all(swarms.local_state(lab, h)["LocalNodeState"] == "inactive" for h in lab_hosts)
+
+
+def test_highstate_joins_a_new_worker_and_changes_nothing_on_members(
+    lab, lab_hosts, bootstrap_pillar
+):
+    swarms.leave(lab, "host4")  # not yet in the swarm when the orchestrate runs
+    code, _, _, failed, out = orchestrate(lab)
+    assert code == 0 and failed == 0, out
+    # Rebuilt host: out of the swarm again; its own state run brings it back.
+    swarms.leave(lab, "host4")
+    res = lab.salt_json("host4", "state.apply", "swarm")
+    assert res.retcode == 0, res.output
+    (joined,) = res.data["host4"].values()
+    assert joined["result"] is True and joined["changes"]["swarm"]["new"] == "worker"
+    assert not SECRET.search(res.output)
+    assert swarms.local_state(lab, "host4")["LocalNodeState"] == "active"
+
+    res = lab.salt_json("-L", ",".join(lab_hosts), "state.apply", "swarm")
+    assert res.retcode == 0, res.output
+    for minion, states in res.data.items():
+        for state in states.values():
+            assert state["result"] is True and state["changes"] == {}, (minion, state)
+
+
+def test_highstate_on_a_minion_in_no_role_does_nothing(lab, lab_hosts, bootstrap_pillar):
+    lab.up([*lab_hosts, "extra1"])
+    res = lab.salt_json("extra1", "state.apply", "swarm")
+    assert res.retcode == 0, res.output
+    assert swarms.local_state(lab, "extra1")["LocalNodeState"] == "inactive"
