@@ -202,18 +202,28 @@ class Lab:
         )
 
     # ---- waits -------------------------------------------------------------
+    @staticmethod
+    def _wait(check, deadline: float, what: str, failure) -> None:
+        """wait_for until ``deadline``; on timeout raise LabError(failure())."""
+        try:
+            wait_for(check, deadline - time.monotonic(), what, interval=0.1)
+        except WaitTimeout:
+            raise LabError(failure()) from None
+
     def _wait_master(self, deadline: float) -> None:
         def listening() -> bool:
             with contextlib.suppress(OSError), socket.create_connection((MASTER_ADDR, 4506), 0.5):
                 return True
             return False
 
-        try:
-            wait_for(listening, deadline - time.monotonic(), "salt-master listening")
-        except WaitTimeout:
-            raise LabError(
+        self._wait(
+            listening,
+            deadline,
+            "salt-master listening",
+            lambda: (
                 f"salt-master did not listen on {MASTER_ADDR}:4506; see {self.paths.master_log}"
-            ) from None
+            ),
+        )
 
     def _wait_dockerds(self, names: list[str], deadline: float) -> None:
         pending = list(names)
@@ -222,12 +232,12 @@ class Lab:
             pending[:] = [n for n in pending if not self._docker_ping(n)]
             return not pending
 
-        try:
-            wait_for(all_answer, deadline - time.monotonic(), "dockerd answering")
-        except WaitTimeout:
-            raise LabError(
-                f"dockerd did not answer on: {', '.join(pending)} (see dockerd.log)"
-            ) from None
+        self._wait(
+            all_answer,
+            deadline,
+            "dockerd answering",
+            lambda: f"dockerd did not answer on: {', '.join(pending)} (see dockerd.log)",
+        )
 
     def _docker_ping(self, name: str) -> bool:
         sock_path = str(self.paths.host(name).docker_sock)
@@ -251,12 +261,12 @@ class Lab:
                 pending[:] = [n for n in pending if n not in answered]
             return not pending
 
-        try:
-            wait_for(all_answer, deadline - time.monotonic(), "minions answering", interval=0.2)
-        except WaitTimeout:
-            raise LabError(
-                f"these minions did not answer test.ping: {', '.join(pending)}"
-            ) from None
+        self._wait(
+            all_answer,
+            deadline,
+            "minions answering",
+            lambda: f"these minions did not answer test.ping: {', '.join(pending)}",
+        )
 
     # ---- salt --------------------------------------------------------------
     @property
