@@ -57,10 +57,11 @@ def make_client(settings: DockerSettings) -> docker.DockerClient:
     """Return a connected client, or raise DockerUnavailable naming the URL."""
     url = settings.resolved_url()
     try:
+        # Building the client asks the daemon for its API version: that call is the
+        # reachability check, no separate ping needed.
         client = docker.DockerClient(
             base_url=url, tls=settings.tls_config() or False, timeout=settings.timeout
         )
-        client.ping()
     except DockerUnavailable:
         raise
     except (docker.errors.DockerException, requests.RequestException, OSError) as exc:

@@ -50,9 +50,9 @@ class InitOptions:
 
     def validated(self) -> InitOptions:
         check_availability(self.availability)
-        pools = self.default_addr_pool
-        if isinstance(pools, str):
-            pools = (pools,)
+        pools = self.default_addr_pool or ()
+        if isinstance(pools, str):  # one CIDR, or several comma-separated, from the CLI
+            pools = tuple(p.strip() for p in pools.split(",") if p.strip())
         if not isinstance(pools, list | tuple):
             raise SwarmError(
                 f"default_addr_pool: expected a list of CIDRs, got {type(pools).__name__}"

@@ -100,9 +100,9 @@ def _check_demote(nodes: list[NodeView], node: NodeView, force: bool) -> None:
 
 def remove(client, ref: str, force: bool = False, test: bool = False) -> dict:
     """Remove a node from the swarm; a manager is demoted first (quorum-checked)."""
-    nodes = list_nodes(client)
+    me = require_manager(client)["node_id"]
+    nodes = [node_view(n) for n in client.api.nodes()]
     node = find_node(nodes, ref)
-    me = local_node.summarize(client.info())["node_id"]
     if node.id == me:
         raise SwarmError(f"refusing to remove {node.hostname}: it is this node; use swarm.leave")
     if node.status == "ready" and not force:

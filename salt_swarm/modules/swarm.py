@@ -164,7 +164,7 @@ def init(
         listen_addr=_listen(listen_addr),
         data_path_addr=_address(data_path_addr, "data_path_addr"),
         data_path_port=data_path_port,
-        default_addr_pool=_as_list(default_addr_pool),
+        default_addr_pool=default_addr_pool,
         subnet_size=subnet_size,
         autolock=autolock,
         availability=availability,
@@ -172,15 +172,6 @@ def init(
     )
     with _docker("swarm init") as client:
         return membership.init(client, opts, test=test)
-
-
-def _as_list(value):
-    """A list from the CLI may arrive as one string: '198.19.0.0/16' or 'a,b'."""
-    if value in (None, ""):
-        return ()
-    if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
-    return tuple(value) if isinstance(value, list | tuple) else value
 
 
 def _listen(spec):
@@ -224,31 +215,30 @@ def join(
         check_role(role)
     except SwarmError as exc:
         raise CommandExecutionError(str(exc)) from None
-    mine = None
-    if managers is None or token is None:
-        now = info()
-        if now["state"] == "active":
-            # Already a member: one look at the mine, no waiting. Nothing there means
-            # no other swarm is named, so this one is the one wanted.
-            mine = _from_mine(0, exclude=now["address"], missing_ok=True)
-            if mine is None:
-                with _docker("swarm join") as client:
-                    return membership.already_member(client, role)
-        else:
-            mine = _from_mine(mine_timeout, exclude=now["address"])
-        managers = managers or mine["managers"]
-        token = token or mine["tokens"][role]
-    req = membership.JoinRequest(
-        role=role,
-        managers=tuple(managers) if isinstance(managers, list | tuple) else managers,
-        token=token,
-        advertise_addr=_address(advertise_addr or _conf("advertise_addr"), "advertise_addr"),
-        listen_addr=_listen(listen_addr),
-        data_path_addr=_address(data_path_addr, "data_path_addr"),
-        availability=availability,
-        known_tokens=mine["tokens"] if mine else None,
-    )
     with _docker("swarm join", secrets=[token]) as client:
+        now = membership.info(client)
+        mine = None
+        if managers is None or token is None:
+            if now["state"] == "active":
+                # Already a member: one look at the mine, no waiting. Nothing there means
+                # no other swarm is named, so this one is the one wanted.
+                mine = _from_mine(0, exclude=now["address"], missing_ok=True)
+                if mine is None:
+                    return membership.already_member(client, role)
+            else:
+                mine = _from_mine(mine_timeout, exclude=now["address"])
+            managers = managers or mine["managers"]
+            token = token or mine["tokens"][role]
+        req = membership.JoinRequest(
+            role=role,
+            managers=tuple(managers) if isinstance(managers, list | tuple) else managers,
+            token=token,
+            advertise_addr=_address(advertise_addr or _conf("advertise_addr"), "advertise_addr"),
+            listen_addr=_listen(listen_addr),
+            data_path_addr=_address(data_path_addr, "data_path_addr"),
+            availability=availability,
+            known_tokens=mine["tokens"] if mine else None,
+        )
         return membership.join(client, req, force=force, test=test)
 
 
@@ -612,10 +602,7 @@ def join_tokens():
     """
     try:
         with _docker("swarm inspect") as client:
-            now = local_node.summarize(client.info())
-            if now["state"] != "active" or not now["manager"]:
-                return None
             return cluster_settings.join_tokens(client)
-    except CommandExecutionError as exc:
+    except CommandExecutionError as exc:  # not an active manager, or no Docker
         log.debug("swarm.join_tokens: %s", redact(exc))
         return None
