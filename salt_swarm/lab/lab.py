@@ -152,6 +152,10 @@ class Lab:
         return UpReport(hosts=all_names, started=started)
 
     def _point_pillar(self, state: dict, pillar_dir) -> None:
+        """The given folder; else the one in use (adding hosts keeps it); else the example."""
+        current = state.get("pillar_dir")
+        if not pillar_dir and current and Path(current).is_dir():
+            pillar_dir = current
         target = Path(pillar_dir or repo_root() / "pillar.example").resolve()
         if not target.is_dir():
             raise LabError(f"pillar folder {target} does not exist")

@@ -23,6 +23,7 @@ unlock keys never appear in a state's return.
 """
 
 import logging
+import time
 
 from salt.exceptions import CommandExecutionError
 
@@ -384,3 +385,50 @@ def settings(
         if changes.get("autolock", {}).get("new") is True or "rotated_unlock_key" in changes:
             ret["comment"] += "; store the unlock key (swarm.unlock_key) in pillar swarm:unlock_key"
     return ret
+
+
+def conforms(name, managers=None, workers=None, labels=None, drain_managers=None, wait=30):
+    """
+    Make sure the swarm is as pillar says, changing nothing: runs the ``swarm.check``
+    runner, so use it in an orchestrate SLS (it runs on the master). Fails, listing
+    every difference, when the swarm still differs after ``wait`` seconds (nodes
+    that just joined take a moment to report Ready). The role arguments default to
+    pillar ``swarm:``. With ``test=True`` it reports the differences seen now, with
+    result None, since the steps before it have not run.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run state.orchestrate swarm.bootstrap
+        # in an orchestrate SLS:
+        #   swarm as pillar says:
+        #     swarm.conforms:
+        #       - wait: 30
+    """
+    ret = _ret(name)
+    if "saltutil.runner" not in __salt__:
+        return _fail(ret, "swarm.conforms runs on the master (orchestrate), not on a minion")
+    args = {
+        "managers": managers,
+        "workers": workers,
+        "labels": labels,
+        "drain_managers": drain_managers,
+    }
+    deadline = time.monotonic() + float(wait)
+    while True:
+        found = __salt__["saltutil.runner"]("swarm.check", **args)
+        if not isinstance(found, dict) or "differences" not in found:
+            return _fail(ret, f"swarm.check gave no answer: {found!r}")
+        if found["result"]:
+            ret["comment"] = f"the swarm is as pillar says (checked through {found['manager']})"
+            return ret
+        if __opts__["test"]:
+            ret["result"] = None
+            ret["comment"] = "differs from pillar now (earlier steps would change it):\n" + (
+                "\n".join(found["differences"])
+            )
+            return ret
+        if time.monotonic() >= deadline:
+            return _fail(ret, "the swarm differs from pillar:\n" + "\n".join(found["differences"]))
+        time.sleep(0.5)

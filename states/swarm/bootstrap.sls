@@ -2,7 +2,8 @@
     1. plan (checks every role target before any change), 2. first manager,
     3. mine refresh and a bounded wait until the master holds it, 4. the other
     managers one at a time, each followed by a mine refresh, 5. all workers at once,
-    6. node settings (drain managers, labels) through the first manager. -#}
+    6. node settings (drain managers, labels) through the first manager,
+    7. a conformance check (runner swarm.check) that fails when the swarm differs. -#}
 {%- from "swarm/map.jinja" import swarm with context %}
 {%- set plan = salt["saltutil.runner"]("swarm.plan", managers=swarm.managers,
       workers=swarm.workers or none, labels=swarm.labels, drain_managers=swarm.drain_managers) %}
@@ -100,4 +101,14 @@ swarm node settings:
         swarm_nodes: {{ plan.nodes | json }}
     - require:
       - salt: {{ ns.previous }}
+
+swarm conforms to pillar:
+  swarm.conforms:
+    - managers: {{ swarm.managers | json }}
+    - workers: {{ (swarm.workers or none) | json }}
+    - labels: {{ swarm.labels | json }}
+    - drain_managers: {{ swarm.drain_managers | json }}
+    - wait: {{ swarm.check_wait }}
+    - require:
+      - salt: swarm node settings
 {%- endif %}

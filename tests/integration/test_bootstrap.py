@@ -1,42 +1,24 @@
 """salt-run state.orchestrate swarm.bootstrap on the lab: 3 managers + 1 worker from bare nodes."""
 
-import re
-from pathlib import Path
-
 import pytest
 
 from salt_swarm.lab import swarms
-from salt_swarm.lab.lab import repo_root
+from tests.integration.conftest import PILLARS, SECRET, orchestrate, pillar_variant, switch_pillar
 
-PILLAR = Path(__file__).parent / "pillars" / "bootstrap"
-SECRET = re.compile(r"SWMTKN-1-[0-9a-z]{50}|SWMKEY-1-[A-Za-z0-9+/]{20,}")
-SUMMARY = re.compile(r"Succeeded: (\d+)(?: \(changed=(\d+)\))?\s+Failed:\s+(\d+)")
+PILLAR = PILLARS / "bootstrap"
 
 
 @pytest.fixture
-def bootstrap_pillar(lab, lab_hosts, bare_hosts):
-    lab.use_pillar(PILLAR)
-    assert lab.salt_json("*", "saltutil.refresh_pillar", "wait=True").retcode == 0
-    yield
-    lab.salt_json("*", "mine.flush")
-    lab.use_pillar(repo_root() / "pillar.example")
-    lab.salt_json("*", "saltutil.refresh_pillar", "wait=True")
-
-
-def orchestrate(lab):
-    res = lab.salt_run("state.orchestrate", "swarm.bootstrap")
-    out = res.stdout + res.stderr
-    found = SUMMARY.findall(res.stdout)
-    assert found, out
-    succeeded, changed, failed = found[-1]  # the orchestrate's own summary comes last
-    return res.returncode, int(succeeded), int(changed or 0), int(failed), out
+def bootstrap_pillar(lab, lab_hosts, bare_hosts, use_pillar):
+    use_pillar(PILLAR)
 
 
 def test_bootstrap_from_bare_nodes_then_a_no_change_rerun(lab, lab_hosts, bootstrap_pillar):
-    code, _, changed, failed, out = orchestrate(lab)
-    assert code == 0 and failed == 0, out
-    assert changed > 0
-    assert not SECRET.search(out)
+    run = orchestrate(lab)
+    assert run.ok, run.out
+    assert run.changed > 0
+    assert "the swarm is as pillar says" in run.out
+    assert not SECRET.search(run.out)
 
     nodes = swarms.node_states(lab, "host1")
     assert sorted(nodes) == ["host1", "host2", "host3", "host4"]
@@ -54,24 +36,18 @@ def test_bootstrap_from_bare_nodes_then_a_no_change_rerun(lab, lab_hosts, bootst
     assert all(n["Status"]["State"] == "ready" for n in nodes.values())
     assert nodes["host3"]["Status"]["Addr"] == lab.addr("host3")  # advertise_addr: eth0
 
-    code, _, changed, failed, out = orchestrate(lab)
-    assert code == 0 and failed == 0 and changed == 0, out
+    run = orchestrate(lab)
+    assert run.ok and run.changed == 0, run.out
 
 
 def test_bootstrap_refuses_bad_roles_before_any_change(lab, lab_hosts, bootstrap_pillar, tmp_path):
-    bad = tmp_path / "pillar"
-    bad.mkdir()
-    (bad / "top.sls").write_text((PILLAR / "top.sls").read_text())
-    (bad / "swarm.sls").write_text(
-        (PILLAR / "swarm.sls")
-        .read_text()
-        .replace("workers: {tgt: host4}", "workers: {tgt: 'host[3-4]'}")
+    bad = pillar_variant(
+        tmp_path, PILLAR, **{"workers: {tgt: host4}": "workers: {tgt: 'host[3-4]'}"}
     )
-    lab.use_pillar(bad)
-    assert lab.salt_json("*", "saltutil.refresh_pillar", "wait=True").retcode == 0
-    code, _, _, failed, out = orchestrate(lab)
-    assert code != 0 and failed >= 1
-    assert "in both roles: host3" in out
+    switch_pillar(lab, bad)
+    run = orchestrate(lab)
+    assert run.code != 0 and run.failed >= 1
+    assert "in both roles: host3" in run.out
     assert all(swarms.local_state(lab, h)["LocalNodeState"] == "inactive" for h in lab_hosts)
 
 
@@ -79,8 +55,8 @@ def test_highstate_joins_a_new_worker_and_changes_nothing_on_members(
     lab, lab_hosts, bootstrap_pillar
 ):
     swarms.leave(lab, "host4")  # not yet in the swarm when the orchestrate runs
-    code, _, _, failed, out = orchestrate(lab)
-    assert code == 0 and failed == 0, out
+    run = orchestrate(lab)
+    assert run.ok, run.out
     # Rebuilt host: out of the swarm again; its own state run brings it back.
     swarms.leave(lab, "host4")
     res = lab.salt_json("host4", "state.apply", "swarm")

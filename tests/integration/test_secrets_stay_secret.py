@@ -1,0 +1,77 @@
+"""After a bootstrap with autolock: no join token or unlock key in any output, job
+cache file or log the lab's Salt daemons wrote, and none in the mine for outsiders."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import PILLARS, SECRET, orchestrate, pillar_variant
+
+SKIP_NAMES = {"uts.ns"}  # a bind-mounted namespace, not a file
+SKIP_DIRS = {"docker"}  # each dockerd's own data: the swarm's Raft store holds the tokens
+# The master's mine store: the one place the tokens must be, read under allow_tgt.
+MINE_STORE = Path("master/var/cache/salt/master/mine")
+
+
+def files_under(root: Path):
+    for path in root.rglob("*"):
+        relative = path.relative_to(root)
+        if any(part in SKIP_DIRS for part in relative.parts) or relative.is_relative_to(MINE_STORE):
+            continue
+        if path.is_file() and not path.is_symlink() and path.name not in SKIP_NAMES:
+            yield path
+
+
+def hits(root: Path, secrets: list[str]) -> list[str]:
+    wanted = [s.encode() for s in secrets]
+    found = []
+    for path in files_under(root):
+        data = path.read_bytes()
+        found += [f"{path}: {s[:12].decode()}..." for s in wanted if s in data]
+    return found
+
+
+@pytest.fixture
+def autolock_pillar(lab, lab_hosts, bare_hosts, use_pillar, tmp_path):
+    use_pillar(
+        pillar_variant(
+            tmp_path,
+            PILLARS / "bootstrap",
+            **{"subnet_size: 24": "subnet_size: 24\n    autolock: true"},
+        )
+    )
+
+
+def test_no_token_or_unlock_key_in_outputs_job_cache_logs_or_outsider_mine(
+    lab, lab_hosts, autolock_pillar
+):
+    lab.up([*lab_hosts, "outsider1"])  # a minion in no role
+    run = orchestrate(lab)
+    assert run.ok, run.out
+    client = lab.docker_client("host1")
+    try:
+        tokens = client.api.inspect_swarm()["JoinTokens"]
+        key = client.api.get_unlock_key()["UnlockKey"]
+    finally:
+        client.close()
+    secrets = [tokens["Worker"], tokens["Manager"], key]
+    assert key.startswith("SWMKEY-1-")
+
+    outputs = [run.out]
+    for args in (
+        ("host1", "state.apply", "swarm"),
+        ("host1", "swarm.info"),
+        ("host1", "swarm.settings"),
+    ):
+        outputs.append(lab.salt_json(*args).output)
+    outputs.append(lab.salt_run("swarm.status", "--out=json").stdout)
+    outputs.append(lab.salt_run("jobs.list_jobs", "--out=json").stdout)
+    for text in outputs:
+        assert not any(s in text for s in secrets) and not SECRET.search(text), text
+    outsider = lab.salt_json("outsider1", "mine.get", "*", "swarm.join_tokens")
+    assert outsider.data["outsider1"] == {}
+    assert any((lab.paths.root / MINE_STORE).iterdir())  # the skipped store is where we think
+    assert hits(lab.paths.root, secrets) == []
+    # The mine does hold them, for members: that is how they join.
+    member = lab.salt_json("host4", "mine.get", "host1", "swarm.join_tokens")
+    assert member.data["host4"]["host1"]["worker"] == tokens["Worker"]
