@@ -37,6 +37,14 @@ swarm:
   # How long a joining node waits for a manager to appear in the mine (seconds).
   mine_timeout: 60
 
+  # How long the last step of swarm.bootstrap (the conformance check) waits for
+  # nodes that just joined to report Ready (seconds).
+  check_wait: 30
+
+  # Reactor: a lost minion's node is drained at once and removed when it is still
+  # down after this many seconds (salt-run swarm.retire; see docs/operations.md).
+  lost_grace: 300
+
 # The mine carries the managers' addresses and the join tokens. The tokens let
 # anyone join the swarm: only members may read them (allow_tgt, checked on the
 # master). Keep this compound target in step with the role targets above.

@@ -19,6 +19,10 @@ from salt_swarm.lab.network import NETNS_DIR
 
 # Nodegroups as the classic mine + orchestrate recipe names them; pillar may use them.
 NODEGROUPS = {"swarmmanager": "manager*", "swarmworker": "worker*"}
+REACTOR = [
+    {"salt/minion/*/start": ["salt://swarm/reactor/start.sls"]},
+    {"salt/key": ["salt://swarm/reactor/key.sls"]},
+]
 
 
 def salt_script(name: str) -> str:
@@ -104,6 +108,9 @@ def master_config(paths: LabPaths, states_dir: Path) -> dict:
         "pillar_roots": {"base": [str(paths.pillar_link)]},
         "nodegroups": NODEGROUPS,
         "worker_threads": 4,
+        # The formula's reactor, as docs/operations.md shows it. Presence events stay
+        # off: hosts stopped on purpose in tests must not be retired behind their back.
+        "reactor": REACTOR,
     }
 
 

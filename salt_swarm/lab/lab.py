@@ -311,6 +311,10 @@ class Lab:
         argv = [daemons.salt_script("salt-run"), "-c", str(self.paths.master_conf_dir), *args]
         return _run(argv, timeout)
 
+    def salt_key(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        argv = [daemons.salt_script("salt-key"), "-c", str(self.paths.master_conf_dir), *args]
+        return _run(argv, timeout)
+
     def salt_call(self, name: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         """Run `salt-call` on host ``name`` (inside its namespaces, with its config)."""
         paths = self.paths.host(name)

@@ -49,6 +49,15 @@ def node_states(lab, manager: str) -> dict[str, dict]:
         client.close()
 
 
+def node_list(lab, manager: str) -> list[dict]:
+    """Every node object, twins of one hostname included, read on ``manager``."""
+    client = lab.docker_client(manager)
+    try:
+        return client.api.nodes()
+    finally:
+        client.close()
+
+
 def wait_ready(lab, manager: str, names: list[str], timeout: float = 30) -> None:
     def all_ready():
         nodes = node_states(lab, manager)

@@ -18,6 +18,8 @@ from salt.exceptions import CommandExecutionError
 try:
     from salt_swarm.core import cluster_settings, local_node, membership
     from salt_swarm.core import nodes as node_ops
+    from salt_swarm.core import prune as prune_logic
+    from salt_swarm.core import rebalance as rebalance_ops
     from salt_swarm.core.addresses import choose_address, split_port
     from salt_swarm.core.client import DEFAULT_TIMEOUT, DockerSettings, docker_errors, make_client
     from salt_swarm.core.errors import SwarmError
@@ -543,6 +545,45 @@ def remove_node(node, force=False, test=False):
     """
     with _docker("node rm") as client:
         return node_ops.remove(client, node, force=force, test=test)
+
+
+def rebalance(test=False, wait=120):
+    """
+    Spread replicated services evenly again: every replicated service whose running
+    tasks sit on the Ready, active nodes its constraints allow more unevenly than
+    ``ceil(replicas / nodes)`` per node is force-updated (what ``docker service update
+    --force`` does), then this waits up to ``wait`` seconds for the updates to finish.
+    Global services, services with a per-node replica limit and constraints other
+    than ``node.role/hostname/id/labels.*`` ``==``/``!=`` are left alone (``skipped``
+    says why). ``test=True`` returns the plan only. Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.rebalance test=True
+    """
+    with _docker("service update") as client:
+        return rebalance_ops.rebalance(client, test=_truthy(test), wait=float(wait))
+
+
+def prune_twins(test=False, wait=60):
+    """
+    Remove Down nodes that have a Ready node of the same hostname (what a rebuilt
+    host leaves behind); a manager twin is demoted first, quorum-checked. Right
+    after a rebuilt host joins, its old node still shows Ready for a few seconds:
+    this waits up to ``wait`` seconds for it to go Down, then fails naming any
+    hostname that still has two Ready nodes. Returns the nodes removed (with
+    ``test=True``: to remove, and twins still to wait for). Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.prune_twins test=True
+    """
+    with _docker("node rm") as client:
+        return prune_logic.remove_stale_twins(client, test=_truthy(test), wait=float(wait))
 
 
 def health():

@@ -13,16 +13,14 @@ the master's orchestrate sees it (the same pillar ``swarm.bootstrap`` renders wi
 import logging
 import time
 
-import salt.client
-import salt.pillar
-import salt.utils.minions
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 from salt_swarm.core import conformance
 from salt_swarm.core import plan as plan_logic
+from salt_swarm.core import prune as prune_logic
 from salt_swarm.core import status as status_report
-from salt_swarm.core.cluster import node_view
 from salt_swarm.core.errors import SwarmError
+from salt_swarm.master.fleet import Fleet, active_managers
 
 log = logging.getLogger(__name__)
 
@@ -51,28 +49,18 @@ def _target(spec, role):
     return spec["tgt"], tgt_type
 
 
+def _fleet(timeout=10):
+    return Fleet(__opts__, timeout=float(timeout))
+
+
 def _matched(tgt, tgt_type):
-    found = salt.utils.minions.CkMinions(__opts__).check_minions(tgt, tgt_type)
-    return sorted(found.get("minions", [])), sorted(found.get("missing", []))
+    return _fleet().matched(tgt, tgt_type)
 
 
-def _swarm_pillar():
-    """The ``swarm:`` pillar compiled for the master's own id, as orchestrate renders it."""
-    pillar = salt.pillar.get_pillar(
-        __opts__,
-        {},
-        __opts__["id"],
-        saltenv=__opts__.get("saltenv") or "base",
-        pillarenv=__opts__.get("pillarenv"),
-    ).compile_pillar()
-    conf = pillar.get("swarm")
-    return conf if isinstance(conf, dict) else {}
-
-
-def _roles(managers, workers, labels, drain_managers):
+def _roles(managers, workers, labels, drain_managers, fleet=None):
     """Arguments given win; the rest come from pillar (and the formula's defaults)."""
     if managers is None or workers is None or labels is None or drain_managers is None:
-        conf = _swarm_pillar()
+        conf = (fleet or _fleet()).swarm_pillar()
         managers = conf.get("managers") if managers is None else managers
         workers = conf.get("workers") if workers is None else workers
         labels = conf.get("labels", []) if labels is None else labels
@@ -82,58 +70,6 @@ def _roles(managers, workers, labels, drain_managers):
     if not managers:
         raise SaltInvocationError("managers: no target given and pillar swarm:managers is empty")
     return managers, workers or None, labels or [], drain_managers
-
-
-def _infos(minions, timeout, tgt="", tgt_type="list"):
-    """minion -> swarm.info (None where it failed), and the set of minions that answered."""
-    if tgt_type == "list" and not minions:
-        return {}, set()
-    client = salt.client.get_local_client(__opts__["conf_file"])
-    ret = client.cmd(
-        tgt or list(minions), "swarm.info", tgt_type=tgt_type, timeout=timeout, full_return=True
-    )
-    infos = {}
-    for minion, data in ret.items():
-        ok = isinstance(data, dict) and data.get("retcode", 0) == 0
-        infos[minion] = data.get("ret") if ok and isinstance(data.get("ret"), dict) else None
-    return infos, set(ret)
-
-
-def _nodes_from(candidates, timeout):
-    """The node list from the first of ``candidates`` (active managers) that answers."""
-    client = salt.client.get_local_client(__opts__["conf_file"])
-    failures = []
-    for manager in candidates:
-        ret = client.cmd(manager, "swarm.nodes", timeout=timeout, full_return=True).get(manager)
-        if isinstance(ret, dict) and ret.get("retcode", 0) == 0 and isinstance(ret["ret"], list):
-            return manager, [node_view(_api_shape(n)) for n in ret["ret"]]
-        failures.append(f"{manager}: {ret.get('ret') if isinstance(ret, dict) else 'no answer'}")
-    raise SwarmError(
-        "no active manager could list the nodes"
-        + (": " + "; ".join(failures) if failures else " (none found among the minions)")
-    )
-
-
-def _api_shape(row):
-    """swarm.nodes rows back into the Docker API's node shape that node_view reads."""
-    manager = None
-    if row["role"] == "manager":
-        manager = {"Reachability": row["reachability"], "Leader": row["leader"]}
-    return {
-        "ID": row["id"],
-        "Spec": {"Role": row["role"], "Availability": row["availability"], "Labels": row["labels"]},
-        "Status": {"State": row["status"], "Addr": row["addr"]},
-        "ManagerStatus": manager,
-        "Description": {
-            "Hostname": row["hostname"],
-            "Engine": {"EngineVersion": row["engine_version"]},
-        },
-    }
-
-
-def _active_managers(infos, prefer=()):
-    active = [m for m, i in infos.items() if i and i["state"] == "active" and i["manager"]]
-    return sorted(active, key=lambda m: (m not in prefer, m))
 
 
 def _fail(message):
@@ -168,17 +104,24 @@ def status(timeout=10):
 
 
 def _status(timeout):
-    infos, _ = _infos(None, timeout, tgt="*", tgt_type="glob")
-    prefer = ()
+    fleet = _fleet(timeout)
+    infos, _ = fleet.infos(tgt="*")
+    _, nodes = fleet.nodes_from(active_managers(infos, _pillar_managers(fleet)))
+    return status_report.report(nodes, {**fleet.record(), **_node_minions(infos)})
+
+
+def _node_minions(infos):
+    return {i["node_id"]: m for m, i in infos.items() if i and i.get("node_id")}
+
+
+def _pillar_managers(fleet):
     try:
-        conf = _swarm_pillar()
+        conf = fleet.swarm_pillar()
         if conf.get("managers"):
-            prefer = _matched(*_target(conf["managers"], "managers"))[0]
+            return fleet.matched(*_target(conf["managers"], "managers"))[0]
     except SaltInvocationError:
         pass
-    _, nodes = _nodes_from(_active_managers(infos, prefer), timeout)
-    minion_by_node = {i["node_id"]: m for m, i in infos.items() if i and i.get("node_id")}
-    return status_report.report(nodes, minion_by_node)
+    return []
 
 
 def check(managers=None, workers=None, labels=None, drain_managers=None, timeout=10):
@@ -215,7 +158,7 @@ def _check(managers, workers, labels, drain_managers, timeout):
     if not planned["existing_cluster"]:
         raise SwarmError("no manager pillar names is active in a swarm: run swarm.bootstrap")
     members = [planned["first_manager"], *planned["managers"]]
-    manager, nodes = _nodes_from(_active_managers({m: infos[m] for m in members}), timeout)
+    manager, nodes = _fleet(timeout).nodes_from(active_managers({m: infos[m] for m in members}))
     wanted = conformance.Wanted(
         managers=members,
         workers=planned["workers"],
@@ -270,7 +213,7 @@ def _plan_with_infos(managers, workers, labels, drain_managers, timeout):
     else:
         wanted_workers, w_missing = [], []
     everyone = sorted(set(wanted_managers) | set(wanted_workers))
-    infos, live = _infos(everyone, timeout)
+    infos, live = _fleet(timeout).infos(everyone)
     result = plan_logic.bootstrap(
         wanted_managers, wanted_workers, live, infos, unknown=m_missing + w_missing
     )
@@ -328,3 +271,304 @@ def wait_mine(minions, function="swarm.manager_addr", timeout=30):
                 f"the mine has no {function} entry for {', '.join(missing)} after {timeout} s"
             )
         time.sleep(0.2)
+
+
+def _cluster(fleet):
+    """(manager asked, nodes, infos of every minion) for the swarm pillar's managers run."""
+    infos, _ = fleet.infos(tgt="*")
+    manager, nodes = fleet.nodes_from(active_managers(infos, _pillar_managers(fleet)))
+    return manager, nodes, infos
+
+
+def prune(test=False, timeout=10):
+    """
+    Remove Down nodes that are gone for good: a node with a Ready twin of the same
+    hostname (a rebuilt host), or a node whose minion has no accepted key any more
+    (matched through the master's record of which minion ran which node, else by
+    hostname). Workers go first; a manager is demoted first and only when that keeps
+    quorum, else it is left and named. Down nodes whose minion still has a key stay
+    (listed under ``kept``). ``test=True`` shows the plan.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run swarm.prune test=True
+        salt-run swarm.prune
+    """
+    fleet = _fleet(timeout)
+    try:
+        manager, nodes, infos = _cluster(fleet)
+        found, kept = prune_logic.candidates(
+            nodes, {**fleet.record(), **_node_minions(infos)}, fleet.accepted()
+        )
+    except (SwarmError, SaltInvocationError) as exc:
+        return _fail(str(exc))
+    result = {"manager": manager, "removed": [], "refused": [], "kept": kept}
+    for cand in found:
+        entry = cand.as_dict()
+        try:
+            res = fleet.call(manager, "swarm.remove_node", [cand.node.id], test=bool(test))
+            entry["steps"] = res["steps"]
+            result["removed"].append(entry)
+        except SwarmError as exc:
+            entry["error"] = str(exc)
+            result["refused"].append(entry)
+    if result["refused"]:
+        __context__["retcode"] = 1
+    return result
+
+
+def rebalance(test=False, wait=120, timeout=10):
+    """
+    Spread replicated services whose tasks sit unevenly (after nodes joined) by
+    force-updating them through an active manager, then wait up to ``wait`` seconds
+    for the updates. Global services are never touched. ``test=True`` shows, per
+    service, the tasks per node and whether it would be updated.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run swarm.rebalance test=True
+    """
+    fleet = _fleet(timeout)
+    try:
+        infos, _ = fleet.infos(tgt="*")
+        managers = active_managers(infos, _pillar_managers(fleet))
+        if not managers:
+            raise SwarmError("no active manager among the minions")
+        return fleet.call(
+            managers[0],
+            "swarm.rebalance",
+            test=bool(test),
+            wait=float(wait),
+            timeout=float(wait) + float(timeout),
+        )
+    except (SwarmError, SaltInvocationError) as exc:
+        return _fail(str(exc))
+
+
+def _role_of(fleet, minion, conf):
+    for role in ("managers", "workers"):
+        if conf.get(role) and minion in fleet.matched(*_target(conf[role], role))[0]:
+            return role[:-1]
+    return None
+
+
+def _labels_for(fleet, minion, rules):
+    labels = {}
+    for rule in rules or []:
+        tgt, tgt_type = _target(rule, "labels")
+        if minion in fleet.matched(tgt, tgt_type)[0]:
+            labels.update(rule.get("labels") or {})
+    return labels
+
+
+def join_minion(minion, timeout=10):
+    """
+    Bring one minion into the swarm by its pillar role (what the reactor runs when a
+    minion starts): join it through the mine when it is not already an active
+    member with that role, then apply its availability (managers drained when
+    ``drain_managers``) and labels through an active manager. Never creates a swarm:
+    with no active manager it does nothing. A minion in no role, or one already in
+    place with its settings, changes nothing.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run swarm.join_minion worker7
+    """
+    fleet = _fleet(timeout)
+    result = {"minion": minion, "role": None, "joined": False, "node": {}}
+    try:
+        conf = fleet.swarm_pillar()
+        role = result["role"] = _role_of(fleet, minion, conf)
+        if role is None:
+            result["comment"] = "in no swarm role"
+            return result
+        managers = fleet.matched(*_target(conf["managers"], "managers"))[0]
+        infos, _ = fleet.infos(sorted({*managers, minion}))
+        active = [m for m in active_managers(infos) if m != minion]
+        if not active:
+            result["comment"] = "no active manager yet: swarm.bootstrap creates the swarm"
+            return result
+        info = infos.get(minion)
+        if not info:
+            raise SwarmError(f"{minion}: swarm.info failed (is its dockerd running?)")
+        in_place = info["state"] == "active" and info["manager"] == (role == "manager")
+        if not in_place:
+            fleet.call(minion, "state.sls", [f"swarm.{role}"], timeout=120)
+            result["joined"] = True
+            if role == "manager":
+                fleet.call(minion, "mine.update")
+            info = fleet.call(minion, "swarm.info")
+        drain = role == "manager" and conf.get("drain_managers", True)
+        result["node"] = fleet.call(
+            active[0],
+            "swarm.node_update",
+            [info["node_id"]],
+            availability="drain" if drain else "active",
+            labels=_labels_for(fleet, minion, conf.get("labels")),
+        )
+        if result["joined"]:
+            result["stale_removed"] = fleet.call(active[0], "swarm.prune_twins")
+    except (SwarmError, SaltInvocationError) as exc:
+        return _fail(f"join_minion {minion}: {exc}")
+    fleet.remember({minion: info})
+    return result
+
+
+def retire(minions, grace=None, down_wait=60, timeout=5):
+    """
+    Take lost minions' nodes out of the swarm (what the reactor runs on presence
+    ``lost`` and key deletion): drain each node now, wait ``grace`` seconds (pillar
+    ``swarm:lost_grace``, default 300), then remove the nodes that are still not
+    Ready, waiting up to ``down_wait`` more seconds for Docker to mark them Down. A
+    manager is demoted first, only when that keeps quorum. A node that is Ready
+    again after the grace period is kept (its minion's start event restores its
+    availability). Nodes are found through the master's record of which minion ran
+    which node, else by hostname.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run swarm.retire '[worker3]' grace=60
+    """
+    if isinstance(minions, str):
+        minions = [m for m in minions.split(",") if m]
+    fleet = _fleet(timeout)
+    try:
+        conf = fleet.swarm_pillar()
+        grace = float(conf.get("lost_grace", 300) if grace is None else grace)
+        managers = (
+            [
+                m
+                for m in fleet.matched(*_target(conf["managers"], "managers"))[0]
+                if m not in minions
+            ]
+            if conf.get("managers")
+            else []
+        )
+        infos, _ = fleet.infos(managers) if managers else fleet.infos(tgt="*")
+        manager, nodes = fleet.nodes_from([m for m in active_managers(infos) if m not in minions])
+        record = fleet.record()
+        mine = {n.id: n for n in nodes if record.get(n.id, n.hostname) in minions}
+        removed, kept, refused = [], [], []
+        if not mine:
+            return {
+                "manager": manager,
+                "drained": [],
+                "removed": [],
+                "kept_ready": [],
+                "refused": [],
+                "comment": "no swarm node belongs to these minions",
+            }
+        for node in mine.values():
+            if node.availability != "drain":
+                fleet.call(manager, "swarm.node_update", [node.id], availability="drain")
+        time.sleep(grace)  # the grace period itself, asked for by pillar
+        deadline = time.monotonic() + float(down_wait)
+        pending = dict(mine)
+        while pending:
+            current = {n.id: n for n in fleet.nodes_from([manager])[1]}
+            for node_id in list(pending):
+                node = current.get(node_id)
+                if node is None:
+                    pending.pop(node_id)
+                elif node.status != "ready":
+                    try:
+                        fleet.call(manager, "swarm.remove_node", [node_id])
+                        removed.append(node.hostname)
+                    except SwarmError as exc:  # quorum: keep going with the others
+                        refused.append(f"{node.hostname}: {exc}")
+                    pending.pop(node_id)
+            if pending and time.monotonic() > deadline:
+                kept = sorted(n.hostname for n in pending.values())
+                break
+            if pending:
+                time.sleep(1)
+    except (SwarmError, SaltInvocationError) as exc:
+        return _fail(f"retire {', '.join(minions)}: {exc}")
+    return {
+        "manager": manager,
+        "drained": sorted(n.hostname for n in mine.values()),
+        "removed": removed,
+        "kept_ready": kept,
+    }
+
+
+def recover(timeout=10, wait=60):
+    """
+    Guided recovery after the swarm lost quorum. Refuses when a manager can still
+    list the nodes (quorum is there). Otherwise: the first pillar manager whose
+    dockerd answers becomes a one-manager swarm keeping all state
+    (``force_new_cluster``); the managers that are down are demoted and removed from
+    it; pillar managers whose dockerd answers are made to leave their broken swarm
+    and join again as managers. Managers still down are listed: start their
+    dockerd, then run ``swarm.bootstrap`` (they join again). Returns every step.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run swarm.recover
+    """
+    fleet = _fleet(timeout)
+    steps = []
+    try:
+        conf = fleet.swarm_pillar()
+        if not conf.get("managers"):
+            raise SaltInvocationError("pillar swarm:managers is empty: who are the managers?")
+        managers = fleet.matched(*_target(conf["managers"], "managers"))[0]
+        infos, _ = fleet.infos(managers)
+        standing = active_managers(infos)
+        try:
+            leader_seen, nodes = fleet.nodes_from(standing)
+        except SwarmError:
+            leader_seen = None
+        if leader_seen:
+            h = status_report.report(nodes, {})["quorum"]
+            raise SwarmError(
+                f"quorum is there ({h['reachable']} of {h['managers']} managers reachable, "
+                f"leader {h['leader']}): nothing to recover"
+            )
+        if not standing:
+            raise SwarmError(
+                "no pillar manager's dockerd answers as a manager: nothing to recover from"
+            )
+        survivor = standing[0]
+        fleet.call(survivor, "swarm.init", force_new_cluster=True, timeout=wait)
+        steps.append(f"{survivor}: force-new-cluster")
+        nodes = _wait_nodes(fleet, survivor, wait)
+        me = infos[survivor]["node_id"]
+        for node in nodes:
+            if node.is_manager and node.id != me and node.status != "ready":
+                fleet.call(survivor, "swarm.remove_node", [node.id], force=True)
+                steps.append(f"{node.hostname}: down manager demoted and removed")
+        fleet.call(survivor, "mine.update")
+        rejoin = [m for m in managers if m != survivor and infos.get(m)]
+        for minion in rejoin:
+            fleet.call(minion, "swarm.leave", force=True)
+            fleet.call(minion, "state.sls", ["swarm.manager"], timeout=120)
+            fleet.call(minion, "mine.update")
+            steps.append(f"{minion}: left the broken swarm and joined again as a manager")
+        still_down = sorted(m for m in managers if m != survivor and not infos.get(m))
+    except (SwarmError, SaltInvocationError) as exc:
+        result = _fail(str(exc))
+        result["steps"] = steps
+        return result
+    return {"survivor": survivor, "steps": steps, "still_down": still_down}
+
+
+def _wait_nodes(fleet, manager, wait):
+    deadline = time.monotonic() + float(wait)
+    while True:
+        try:
+            return fleet.nodes_from([manager])[1]
+        except SwarmError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)

@@ -334,6 +334,39 @@ def node_absent(name, force=False):
     return ret
 
 
+def twins_pruned(name):
+    """
+    Make sure no Down node shares its hostname with a Ready one: the stale node a
+    rebuilt host leaves when it joins again is removed (a manager demoted first).
+    Run on a manager; ``name`` is only a label.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 state.single swarm.twins_pruned name=twins
+    """
+    ret = _ret(name)
+    test = __opts__["test"]
+    try:
+        stale = __salt__["swarm.prune_twins"](test=test)
+    except CommandExecutionError as exc:
+        return _fail(ret, f"stale twins: {exc}")
+    if not stale:
+        ret["comment"] = "no stale twin nodes"
+        return ret
+    ret["changes"]["removed"] = [
+        {"id": s.get("id") or s.get("ids"), "hostname": s["hostname"]} for s in stale
+    ]
+    names = ", ".join(f"{s['hostname']} ({s.get('id') or ', '.join(s['ids'])})" for s in stale)
+    if test:
+        ret["result"] = None
+        ret["comment"] = f"stale twin nodes would be removed: {names}"
+    else:
+        ret["comment"] = f"removed stale twin nodes: {names}"
+    return ret
+
+
 def settings(
     name,
     autolock=None,
@@ -407,7 +440,7 @@ def conforms(name, managers=None, workers=None, labels=None, drain_managers=None
         #       - wait: 30
     """
     ret = _ret(name)
-    if "saltutil.runner" not in __salt__:
+    if __opts__.get("__role") != "master":
         return _fail(ret, "swarm.conforms runs on the master (orchestrate), not on a minion")
     args = {
         "managers": managers,

@@ -1,9 +1,17 @@
 {#- Run on a manager: availability and labels of the nodes named in pillar
     `swarm_nodes` ({hostname: {availability: ..., labels: {...}}}), which the
     orchestrate computes from the role targets and `swarm:labels`. -#}
+
+{#- First: a rebuilt host joins as a new node; its old self goes once Down. #}
+swarm stale twin nodes:
+  swarm.twins_pruned:
+    - name: stale twins
+
 {%- for hostname, want in salt["pillar.get"]("swarm_nodes", {}) | dictsort %}
 swarm node {{ hostname }}:
   swarm.node:
+    - require:
+      - swarm: swarm stale twin nodes
     - name: {{ hostname }}
 {%- if want.get("availability") %}
     - availability: {{ want.availability }}
@@ -12,3 +20,4 @@ swarm node {{ hostname }}:
     - labels: {{ want.labels | json }}
 {%- endif %}
 {%- endfor %}
+

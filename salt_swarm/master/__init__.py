@@ -1,0 +1,1 @@
+"""Master-side helpers for the runner: minions, their swarm facts, the node record."""
