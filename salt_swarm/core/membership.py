@@ -310,7 +310,19 @@ def leave(client, force: bool = False, test: bool = False) -> dict:
             "node_id": now["node_id"],
             "comment": f"left the swarm; node {now['node_id']} stays listed as down until removed",
         }
-    counts = manager_counts([node_view(n) for n in client.api.nodes()])
+    try:
+        listed = client.api.nodes()
+    except Exception as exc:  # no leader: this manager cannot see its swarm
+        if not force:
+            raise SwarmError(
+                f"this manager cannot list its swarm ({_explain(exc)}): quorum is lost or it "
+                "was removed; force=True leaves anyway (see swarm.recover)"
+            ) from None
+        if test:
+            return {"changed": True, "comment": "would leave the swarm (forced; no leader seen)"}
+        client.api.leave_swarm(force=True)
+        return {"changed": True, "comment": "left the swarm by force: it could not see a leader"}
+    counts = manager_counts([node_view(n) for n in listed])
     try:
         check_manager_removal(counts, True, "leave as a manager")
     except SwarmError:

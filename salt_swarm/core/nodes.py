@@ -90,6 +90,22 @@ def _wait_out_of_raft(client, node: NodeView, timeout: float = 30) -> None:
         time.sleep(0.2)
 
 
+def _demote_member(client, node: NodeView) -> bool:
+    """Demote a manager before removal; False when Raft no longer counts it (after a
+    force-new-cluster the old managers are listed but are not Raft members)."""
+    import docker.errors
+
+    spec = client.api.inspect_node(node.id)["Spec"]
+    spec["Role"] = "worker"
+    try:
+        client.api.update_node(node.id, node.version, spec)
+    except docker.errors.APIError as exc:
+        if "raft memberlist" in str(exc) and node.status != "ready":
+            return False
+        raise
+    return True
+
+
 def _check_demote(nodes: list[NodeView], node: NodeView, force: bool) -> None:
     counts = manager_counts(nodes)
     if counts.total <= 1:
@@ -116,10 +132,7 @@ def remove(client, ref: str, force: bool = False, test: bool = False) -> dict:
         steps.append("demoted")
     steps.append("removed")
     if not test:
-        if node.is_manager:
-            spec = client.api.inspect_node(node.id)["Spec"]
-            spec["Role"] = "worker"
-            client.api.update_node(node.id, node.version, spec)
+        if node.is_manager and _demote_member(client, node):
             _wait_out_of_raft(client, node)
-        client.api.remove_node(node.id, force=force)
+        client.api.remove_node(node.id, force=force or node.is_manager)
     return {"id": node.id, "hostname": node.hostname, "steps": steps}

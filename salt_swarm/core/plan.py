@@ -6,7 +6,7 @@ answer, and each one's ``swarm.info``. Everything is checked before any change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.quorum import manager_count_warnings
@@ -20,6 +20,7 @@ class BootstrapPlan:
     warnings: list[str] = field(default_factory=list)
     existing_cluster: str | None = None
     to_join: list[str] = field(default_factory=list)  # members not yet in place
+    stale: list[str] = field(default_factory=list)  # think they are members; the swarm disagrees
 
     def as_dict(self) -> dict:
         return {
@@ -29,6 +30,7 @@ class BootstrapPlan:
             "warnings": list(self.warnings),
             "existing_cluster": self.existing_cluster,
             "to_join": list(self.to_join),
+            "stale": list(self.stale),
         }
 
 
@@ -102,3 +104,20 @@ def _not_in_place(managers, workers, infos, active, cluster) -> list[str]:
         if not joined:
             pending.append(w)
     return sorted(pending)
+
+
+def with_stale(plan: BootstrapPlan, infos: dict, node_ids: set[str]) -> BootstrapPlan:
+    """Mark members whose node id the swarm does not list (removed while they were down,
+    e.g. by swarm.recover): they must leave by force, then join again."""
+    members = [plan.first_manager, *plan.managers, *plan.workers]
+    stale = sorted(
+        m
+        for m in members
+        if m != plan.first_manager
+        and infos[m].get("node_id")
+        and infos[m]["state"] in ("active", "pending", "error")
+        and infos[m]["node_id"] not in node_ids
+    )
+    if not stale:
+        return plan
+    return replace(plan, stale=stale, to_join=sorted(set(plan.to_join) | set(stale)))

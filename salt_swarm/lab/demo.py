@@ -6,20 +6,7 @@ import argparse
 import sys
 import time
 
-from salt_swarm.core.table import format_table
 from salt_swarm.lab.lab import Lab
-
-
-def nodes_table(nodes: list[dict]) -> str:
-    rows = []
-    for n in sorted(nodes, key=lambda n: (n["role"] != "manager", n["hostname"])):
-        status = "Leader" if n["leader"] else (n["reachability"] or "").capitalize() or None
-        labels = ",".join(f"{k}={v}" for k, v in sorted(n["labels"].items())) or None
-        rows.append(
-            (n["hostname"], n["role"], n["status"], n["availability"], status, n["addr"], labels)
-        )
-    header = ("HOSTNAME", "ROLE", "STATUS", "AVAILABILITY", "MANAGER STATUS", "ADDRESS", "LABELS")
-    return format_table(header, rows)
 
 
 def main(argv=None) -> int:
@@ -42,11 +29,11 @@ def main(argv=None) -> int:
         print(res.stdout + res.stderr, file=sys.stderr)
         return res.returncode
     print(f"orchestrate finished in {took:.1f} s\n")
-    res = lab.salt_json(names[0], "swarm.nodes")
-    if res.retcode != 0:
-        print(res.output, file=sys.stderr)
-        return res.retcode
-    print(nodes_table(res.data[names[0]]))
+    res = lab.salt_run("swarm.status")  # the runner's table: nodes, minions, quorum
+    if res.returncode != 0:
+        print(res.stdout + res.stderr, file=sys.stderr)
+        return res.returncode
+    print(res.stdout.rstrip())
     print("\nTake the lab down with: .venv/bin/python -m salt_swarm.lab down")
     return 0
 

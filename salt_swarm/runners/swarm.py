@@ -217,6 +217,13 @@ def _plan_with_infos(managers, workers, labels, drain_managers, timeout):
     result = plan_logic.bootstrap(
         wanted_managers, wanted_workers, live, infos, unknown=m_missing + w_missing
     )
+    if result.existing_cluster:
+        active = [m for m in active_managers(infos) if m == result.first_manager]
+        try:
+            _, nodes = _fleet(timeout).nodes_from(active)
+            result = plan_logic.with_stale(result, infos, {n.id for n in nodes})
+        except SwarmError as exc:  # no leader: the orchestrate fails at the first manager
+            log.warning("swarm.plan: cannot list the nodes: %s", exc)
     planned = result.as_dict()
     planned["nodes"] = _node_settings(result, infos, labels or [], drain_managers)
     for warning in result.warnings:
@@ -529,11 +536,11 @@ def recover(timeout=10, wait=60):
             leader_seen, nodes = fleet.nodes_from(standing)
         except SwarmError:
             leader_seen = None
-        if leader_seen:
-            h = status_report.report(nodes, {})["quorum"]
+        health = status_report.report(nodes, {})["quorum"] if leader_seen else None
+        if health and health["has_quorum"]:
             raise SwarmError(
-                f"quorum is there ({h['reachable']} of {h['managers']} managers reachable, "
-                f"leader {h['leader']}): nothing to recover"
+                f"quorum is there ({health['reachable']} of {health['managers']} managers "
+                f"reachable, leader {health['leader']}): nothing to recover"
             )
         if not standing:
             raise SwarmError(

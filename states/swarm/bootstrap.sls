@@ -51,6 +51,20 @@ swarm first manager ready:
 {%- endif %}
 
 {%- for manager in plan.managers %}
+{%- if manager in plan.stale %}
+
+{#- Removed from the swarm while it was down (swarm.recover): it still believes it
+    is a member, so it leaves by force before joining again. #}
+swarm manager {{ manager }} leaves its stale swarm:
+  salt.function:
+    - name: swarm.leave
+    - tgt: {{ manager }}
+    - kwarg: {force: True}
+    - failhard: True
+    - require:
+      - salt: {{ ns.previous }}
+{%- set ns.previous = "swarm manager " ~ manager ~ " leaves its stale swarm" %}
+{%- endif %}
 
 swarm manager {{ manager }}:
   salt.state:
@@ -79,6 +93,20 @@ swarm manager {{ manager }} ready:
 {%- endif %}
 {%- endfor %}
 
+{%- set stale_workers = plan.workers | select("in", plan.stale) | list %}
+{%- if stale_workers %}
+
+swarm stale workers leave:
+  salt.function:
+    - name: swarm.leave
+    - tgt: {{ stale_workers | join(",") }}
+    - tgt_type: list
+    - kwarg: {force: True}
+    - failhard: True
+    - require:
+      - salt: {{ ns.previous }}
+{%- set ns.previous = "swarm stale workers leave" %}
+{%- endif %}
 {%- if plan.workers %}
 
 swarm workers:

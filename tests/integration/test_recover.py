@@ -5,6 +5,7 @@ import json
 import pytest
 
 from salt_swarm.lab import swarms
+from salt_swarm.lab.wait import wait_for
 from tests.integration.conftest import PILLARS, orchestrate
 
 
@@ -30,8 +31,8 @@ def test_recover_refuses_with_quorum_then_rebuilds_after_two_managers_die(lab, t
 
     for name in ("host2", "host3"):
         lab.stop_daemon(name, "dockerd", timeout=5)
-    health = lab.salt_json("host1", "swarm.health")
-    assert health.retcode != 0  # no leader: the manager cannot list the nodes
+    # Raft needs a moment to notice: then the survivor cannot list the nodes (no leader).
+    wait_for(lambda: lab.salt_json("host1", "swarm.health").retcode != 0, 60, "quorum lost")
 
     code, data, out = recover(lab)
     assert code == 0, out
@@ -39,7 +40,8 @@ def test_recover_refuses_with_quorum_then_rebuilds_after_two_managers_die(lab, t
     nodes = swarms.node_states(lab, "host1")
     assert sorted(nodes) == ["host1", "host4"]  # the dead managers are gone
     assert nodes["host1"]["ManagerStatus"]["Leader"] is True
-    assert nodes["host4"]["ID"] == worker_id and nodes["host4"]["Status"]["State"] == "ready"
+    assert nodes["host4"]["ID"] == worker_id  # the worker stays, and reconnects:
+    swarms.wait_ready(lab, "host1", ["host4"], timeout=60)
 
     # The dead managers come back and the orchestrate makes them managers again.
     for name in ("host2", "host3"):
