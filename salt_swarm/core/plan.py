@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from salt_swarm.core.cluster import NodeView
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.quorum import manager_count_warnings
 
@@ -121,3 +122,23 @@ def with_stale(plan: BootstrapPlan, infos: dict, node_ids: set[str]) -> Bootstra
     if not stale:
         return plan
     return replace(plan, stale=stale, to_join=sorted(set(plan.to_join) | set(stale)))
+
+
+def unsettled(wanted: dict[str, dict], nodes: list[NodeView]) -> list[str]:
+    """Hostnames whose node is missing, doubled, or differs in availability or labels."""
+    by_host: dict[str, list[NodeView]] = {}
+    for node in nodes:
+        by_host.setdefault(node.hostname, []).append(node)
+    out = []
+    for host, want in sorted(wanted.items()):
+        found = by_host.get(host, [])
+        if len(found) != 1:
+            out.append(host)
+            continue
+        node = found[0]
+        labels = {k: str(v) for k, v in (want.get("labels") or {}).items()}
+        if (want.get("availability") and node.availability != want["availability"]) or any(
+            node.labels.get(k) != v for k, v in labels.items()
+        ):
+            out.append(host)
+    return out

@@ -124,14 +124,16 @@ def _pillar_managers(fleet):
     return []
 
 
-def check(managers=None, workers=None, labels=None, drain_managers=None, timeout=10):
+def check(managers=None, workers=None, labels=None, drain_managers=None, expect=None, timeout=10):
     """
     Compare the swarm with pillar: every member in the swarm, Ready, with its role,
     availability (managers drained when ``drain_managers``) and labels; no node
     pillar does not name; manager count and quorum health. Returns ``result`` (True
     when nothing differs), ``differences`` (one line each), ``warnings`` and
     ``manager`` (the one asked). On any difference salt-run exits with 1. The
-    arguments default to the ``swarm:`` pillar.
+    arguments default to the ``swarm:`` pillar. ``expect`` (what ``swarm.plan``
+    returned: ``first_manager``, ``managers``, ``workers``, ``hostnames``, ``nodes``)
+    skips asking every member for ``swarm.info``: the orchestrate passes it.
 
     CLI Example:
 
@@ -141,16 +143,34 @@ def check(managers=None, workers=None, labels=None, drain_managers=None, timeout
         salt-run swarm.check managers='{tgt: swarmmanager, tgt_type: nodegroup}' workers='{tgt: swarmworker, tgt_type: nodegroup}'
     """
     try:
-        managers, workers, labels, drain_managers = _roles(
-            managers, workers, labels, drain_managers
-        )
-        result = _check(managers, workers, labels, drain_managers, timeout)
+        if expect:
+            result = _check_expected(expect, timeout)
+        else:
+            managers, workers, labels, drain_managers = _roles(
+                managers, workers, labels, drain_managers
+            )
+            result = _check(managers, workers, labels, drain_managers, timeout)
     except (SwarmError, SaltInvocationError) as exc:
         result = {"result": False, "differences": [str(exc)], "warnings": [], "manager": None}
     if not result["result"]:
         __context__["retcode"] = 1
         result["retcode"] = 1
     return result
+
+
+def _check_expected(expect, timeout):
+    members = [expect["first_manager"], *expect["managers"]]
+    manager, nodes = _fleet(timeout).nodes_from(members)
+    wanted = conformance.Wanted(
+        managers=members,
+        workers=list(expect["workers"]),
+        hostnames=dict(expect["hostnames"]),
+        nodes=dict(expect["nodes"]),
+    )
+    found = conformance.differences(wanted, nodes)
+    for line in found:
+        log.warning("swarm.check: %s", line)
+    return {"result": not found, "differences": found, "warnings": [], "manager": manager}
 
 
 def _check(managers, workers, labels, drain_managers, timeout):
@@ -217,6 +237,7 @@ def _plan_with_infos(managers, workers, labels, drain_managers, timeout):
     result = plan_logic.bootstrap(
         wanted_managers, wanted_workers, live, infos, unknown=m_missing + w_missing
     )
+    nodes = None
     if result.existing_cluster:
         active = [m for m in active_managers(infos) if m == result.first_manager]
         try:
@@ -226,6 +247,11 @@ def _plan_with_infos(managers, workers, labels, drain_managers, timeout):
             log.warning("swarm.plan: cannot list the nodes: %s", exc)
     planned = result.as_dict()
     planned["nodes"] = _node_settings(result, infos, labels or [], drain_managers)
+    members = [result.first_manager, *result.managers, *result.workers]
+    planned["hostnames"] = {m: infos[m]["hostname"] for m in members}
+    planned["unsettled"] = (
+        sorted(planned["nodes"]) if nodes is None else plan_logic.unsettled(planned["nodes"], nodes)
+    )
     for warning in result.warnings:
         log.warning("swarm.plan: %s", warning)
     return planned, infos
@@ -406,11 +432,15 @@ def join_minion(minion, timeout=10):
             raise SwarmError(f"{minion}: swarm.info failed (is its dockerd running?)")
         in_place = info["state"] == "active" and info["manager"] == (role == "manager")
         if not in_place:
-            fleet.call(minion, "state.sls", [f"swarm.{role}"], timeout=120)
+            # The module function, not the state: no state compiler on a minion that
+            # just started; the address and mine settings come from its pillar alike.
+            joined = fleet.call(minion, "swarm.join", role=role, timeout=120)
             result["joined"] = True
             if role == "manager":
                 fleet.call(minion, "mine.update")
-            info = fleet.call(minion, "swarm.info")
+            info = dict(
+                info, node_id=joined.get("node_id") or fleet.call(minion, "swarm.info")["node_id"]
+            )
         drain = role == "manager" and conf.get("drain_managers", True)
         result["node"] = fleet.call(
             active[0],

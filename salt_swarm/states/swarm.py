@@ -420,13 +420,16 @@ def settings(
     return ret
 
 
-def conforms(name, managers=None, workers=None, labels=None, drain_managers=None, wait=30):
+def conforms(
+    name, managers=None, workers=None, labels=None, drain_managers=None, expect=None, wait=30
+):
     """
     Make sure the swarm is as pillar says, changing nothing: runs the ``swarm.check``
     runner, so use it in an orchestrate SLS (it runs on the master). Fails, listing
     every difference, when the swarm still differs after ``wait`` seconds (nodes
     that just joined take a moment to report Ready). The role arguments default to
-    pillar ``swarm:``. With ``test=True`` it reports the differences seen now, with
+    pillar ``swarm:``; ``expect`` (the ``swarm.plan`` result) spares asking every
+    member again. With ``test=True`` it reports the differences seen now, with
     result None, since the steps before it have not run.
 
     CLI Example:
@@ -447,6 +450,7 @@ def conforms(name, managers=None, workers=None, labels=None, drain_managers=None
         "workers": workers,
         "labels": labels,
         "drain_managers": drain_managers,
+        "expect": expect,
     }
     deadline = time.monotonic() + float(wait)
     while True:

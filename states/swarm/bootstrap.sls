@@ -3,7 +3,10 @@
     3. mine refresh and a bounded wait until the master holds it, 4. the other
     managers one at a time, each followed by a mine refresh, 5. all workers at once,
     6. node settings (drain managers, labels) through the first manager,
-    7. a conformance check (runner swarm.check) that fails when the swarm differs. -#}
+    7. a conformance check (runner swarm.check) that fails when the swarm differs.
+    Members the plan finds in place get no join step, and node settings run only
+    when a node differs: a converged swarm costs the plan, one state run on the
+    first manager and the check. -#}
 {%- from "swarm/map.jinja" import swarm with context %}
 {%- set plan = salt["saltutil.runner"]("swarm.plan", managers=swarm.managers,
       workers=swarm.workers or none, labels=swarm.labels, drain_managers=swarm.drain_managers) %}
@@ -50,7 +53,8 @@ swarm first manager ready:
       - salt: swarm first manager mine
 {%- endif %}
 
-{%- for manager in plan.managers %}
+{#- Members already in place are skipped: their states would find nothing to do. #}
+{%- for manager in plan.managers if manager in plan.to_join %}
 {%- if manager in plan.stale %}
 
 {#- Removed from the swarm while it was down (swarm.recover): it still believes it
@@ -74,7 +78,6 @@ swarm manager {{ manager }}:
     - require:
       - salt: {{ ns.previous }}
 {%- set ns.previous = "swarm manager " ~ manager %}
-{%- if manager in plan.to_join %}
 
 swarm manager {{ manager }} mine:
   salt.function:
@@ -90,7 +93,6 @@ swarm manager {{ manager }} ready:
     - require:
       - salt: swarm manager {{ manager }} mine
 {%- set ns.previous = "swarm manager " ~ manager ~ " ready" %}
-{%- endif %}
 {%- endfor %}
 
 {%- set stale_workers = plan.workers | select("in", plan.stale) | list %}
@@ -107,11 +109,12 @@ swarm stale workers leave:
       - salt: {{ ns.previous }}
 {%- set ns.previous = "swarm stale workers leave" %}
 {%- endif %}
-{%- if plan.workers %}
+{%- set joining_workers = plan.workers | select("in", plan.to_join) | list %}
+{%- if joining_workers %}
 
 swarm workers:
   salt.state:
-    - tgt: {{ plan.workers | join(",") }}
+    - tgt: {{ joining_workers | join(",") }}
     - tgt_type: list
     - sls: swarm.worker
     - expect_minions: True
@@ -121,6 +124,8 @@ swarm workers:
 {%- set ns.previous = "swarm workers" %}
 {%- endif %}
 
+{%- if plan.to_join or plan.unsettled %}
+
 swarm node settings:
   salt.state:
     - tgt: {{ first }}
@@ -129,14 +134,18 @@ swarm node settings:
         swarm_nodes: {{ plan.nodes | json }}
     - require:
       - salt: {{ ns.previous }}
+{%- set ns.previous = "swarm node settings" %}
+{%- endif %}
 
 swarm conforms to pillar:
   swarm.conforms:
-    - managers: {{ swarm.managers | json }}
-    - workers: {{ (swarm.workers or none) | json }}
-    - labels: {{ swarm.labels | json }}
-    - drain_managers: {{ swarm.drain_managers | json }}
+    - expect:
+        first_manager: {{ first | json }}
+        managers: {{ plan.managers | json }}
+        workers: {{ plan.workers | json }}
+        hostnames: {{ plan.hostnames | json }}
+        nodes: {{ plan.nodes | json }}
     - wait: {{ swarm.check_wait }}
     - require:
-      - salt: swarm node settings
+      - salt: {{ ns.previous }}
 {%- endif %}

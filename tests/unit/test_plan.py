@@ -88,3 +88,47 @@ def test_to_join_is_everyone_on_bare_nodes_and_no_one_when_converged():
     mgr = {"state": "active", "manager": True, "cluster_id": "c1", "remote_managers": ["a:2377"]}
     wrk = {"state": "active", "manager": False, "remote_managers": ["a:2377"]}
     assert bootstrap(["m1"], ["w1"], ALL, bare(*ALL) | {"m1": mgr, "w1": wrk}).to_join == []
+
+
+def _view(nid, host, status="ready", availability="active", labels=None):
+    from salt_swarm.core.cluster import NodeView
+
+    return NodeView(nid, host, "worker", availability, status, "198.18.0.1", labels or {})
+
+
+def test_unsettled_names_missing_doubled_and_differing_nodes():
+    from salt_swarm.core.plan import unsettled
+
+    wanted = {
+        "ok": {"availability": "active", "labels": {"tier": "app"}},
+        "drained": {"availability": "drain", "labels": {}},
+        "labelled": {"availability": "active", "labels": {"zone": "a", "n": 1}},
+        "twin": {"availability": "active", "labels": {}},
+        "missing": {"availability": "active", "labels": {}},
+    }
+    nodes = [
+        _view("1", "ok", labels={"tier": "app", "extra": "x"}),
+        _view("2", "drained"),
+        _view("3", "labelled", labels={"zone": "a", "n": "2"}),
+        _view("4", "twin"),
+        _view("5", "twin", status="down"),
+    ]
+    assert unsettled(wanted, nodes) == ["drained", "labelled", "missing", "twin"]
+    nodes[2] = _view("3", "labelled", labels={"zone": "a", "n": "1"})
+    assert "labelled" not in unsettled(wanted, nodes)
+
+
+def test_with_stale_marks_members_the_swarm_does_not_list():
+    from salt_swarm.core.plan import BootstrapPlan, with_stale
+
+    plan = BootstrapPlan("m1", ["m2", "m3"], ["w1", "w2"], to_join=[])
+    infos = {
+        "m1": {"node_id": "a", "state": "active"},
+        "m2": {"node_id": "gone", "state": "pending"},
+        "m3": {"node_id": "c", "state": "active"},
+        "w1": {"node_id": "old", "state": "active"},
+        "w2": {"node_id": None, "state": "inactive"},
+    }
+    marked = with_stale(plan, infos, {"a", "c"})
+    assert marked.stale == ["m2", "w1"] and marked.to_join == ["m2", "w1"]
+    assert with_stale(plan, infos, {"a", "c", "gone", "old"}) is plan
