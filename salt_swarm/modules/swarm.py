@@ -246,8 +246,7 @@ def join(
 
 def _from_mine(timeout, exclude=None, missing_ok=False):
     """Manager addresses and tokens of the swarm, from the mine, waiting up to ``timeout``."""
-    target = _conf("mine:target", "*")
-    target_type = _conf("mine:target_type", "glob")
+    target, target_type = _mine_target()
     addr_fun = _conf("mine:addr_function", MINE_ADDR)
     tokens_fun = _conf("mine:tokens_function", MINE_TOKENS)
     deadline = time.monotonic() + float(timeout)
@@ -266,7 +265,20 @@ def _from_mine(timeout, exclude=None, missing_ok=False):
                 f"functions {addr_fun} and {tokens_fun}): is a manager initialized, and has "
                 "it run mine.update? Is this minion allowed to read the tokens?"
             )
-        time.sleep(1)
+        time.sleep(0.5)
+
+
+def _mine_target():
+    """Whose mine entries to read: ``swarm:mine:target``, else the managers target of
+    pillar ``swarm:managers``, else every minion. Narrow is cheaper: the master checks
+    the tokens' ``allow_tgt`` once per entry it returns."""
+    target = _conf("mine:target")
+    if target:
+        return target, _conf("mine:target_type", "glob")
+    managers = _conf("managers")
+    if isinstance(managers, dict) and managers.get("tgt"):
+        return managers["tgt"], managers.get("tgt_type") or "glob"
+    return "*", "glob"
 
 
 def _usable_mine_data(addrs, tokens, exclude):

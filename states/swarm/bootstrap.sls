@@ -35,12 +35,13 @@ swarm first manager:
 {%- if plan.to_join %}
 {%- set ns.previous = "swarm first manager ready" %}
 
-{#- Every member refreshes: a node that used to manage another swarm must not
-    keep serving that swarm's tokens from the mine. #}
+{#- Every manager refreshes: one that used to manage another swarm must not keep
+    serving that swarm's tokens from the mine. Joiners read the managers' entries
+    only (swarm:mine:target defaults to the managers target). #}
 swarm first manager mine:
   salt.function:
     - name: mine.update
-    - tgt: {{ ([first] + plan.managers + plan.workers) | join(",") }}
+    - tgt: {{ ([first] + plan.managers) | join(",") }}
     - tgt_type: list
     - require:
       - salt: swarm first manager
