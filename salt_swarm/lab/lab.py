@@ -359,13 +359,16 @@ class Lab:
         shutil.rmtree(self.paths.host(name).docker_data / "swarm", ignore_errors=True)
         self.start_daemon(name, "dockerd")
 
-    def start_daemon(self, name: str, daemon: str, timeout: float = 60) -> None:
+    def start_daemon(self, name: str, daemon: str, timeout: float = 60, wait: bool = True) -> None:
+        """Start one daemon of a host; unless ``wait=False``, until it answers."""
         with self._locked():
             state = self._load()
             host = state["hosts"][name]
             if not procs.alive(Proc.from_dict(host.get(daemon))):
                 host[daemon] = self._start_host_daemon(name, daemon, procs.cgroup_root()).as_dict()
                 self._save(state)
+        if not wait:
+            return
         deadline = time.monotonic() + timeout
         if daemon == "dockerd":
             self._wait_dockerds([name], deadline)
