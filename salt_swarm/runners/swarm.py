@@ -174,26 +174,10 @@ def _check_expected(expect, timeout):
 
 
 def _check(managers, workers, labels, drain_managers, timeout):
-    planned, infos = _plan_with_infos(managers, workers, labels, drain_managers, timeout)
+    planned, _ = _plan_with_infos(managers, workers, labels, drain_managers, timeout)
     if not planned["existing_cluster"]:
         raise SwarmError("no manager pillar names is active in a swarm: run swarm.bootstrap")
-    members = [planned["first_manager"], *planned["managers"]]
-    manager, nodes = _fleet(timeout).nodes_from(active_managers({m: infos[m] for m in members}))
-    wanted = conformance.Wanted(
-        managers=members,
-        workers=planned["workers"],
-        hostnames={m: infos[m]["hostname"] for m in members + planned["workers"]},
-        nodes=planned["nodes"],
-    )
-    found = conformance.differences(wanted, nodes)
-    for line in found:
-        log.warning("swarm.check: %s", line)
-    return {
-        "result": not found,
-        "differences": found,
-        "warnings": planned["warnings"],
-        "manager": manager,
-    }
+    return dict(_check_expected(planned, timeout), warnings=planned["warnings"])
 
 
 def plan(managers=None, workers=None, labels=None, drain_managers=True, timeout=10):
@@ -233,7 +217,8 @@ def _plan_with_infos(managers, workers, labels, drain_managers, timeout):
     else:
         wanted_workers, w_missing = [], []
     everyone = sorted(set(wanted_managers) | set(wanted_workers))
-    infos, live = _fleet(timeout).infos(everyone)
+    fleet = _fleet(timeout)
+    infos, live = fleet.infos(everyone)
     result = plan_logic.bootstrap(
         wanted_managers, wanted_workers, live, infos, unknown=m_missing + w_missing
     )
@@ -241,7 +226,7 @@ def _plan_with_infos(managers, workers, labels, drain_managers, timeout):
     if result.existing_cluster:
         active = [m for m in active_managers(infos) if m == result.first_manager]
         try:
-            _, nodes = _fleet(timeout).nodes_from(active)
+            _, nodes = fleet.nodes_from(active)
             result = plan_logic.with_stale(result, infos, {n.id for n in nodes})
         except SwarmError as exc:  # no leader: the orchestrate fails at the first manager
             log.warning("swarm.plan: cannot list the nodes: %s", exc)
