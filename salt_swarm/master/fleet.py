@@ -69,6 +69,46 @@ class Fleet:
         self.remember(infos)
         return infos, set(ret)
 
+    def preflight(self, minions) -> tuple[dict, set, dict]:
+        """``swarm.preflight`` on each minion, in one publish: (minion -> swarm.info or
+        None, the minions that answered, minion -> problems its own checks found)."""
+        if not minions:
+            return {}, set(), {}
+        ret = self.client.cmd(
+            list(minions),
+            "swarm.preflight",
+            tgt_type="list",
+            timeout=self.timeout,
+            full_return=True,
+        )
+        infos, problems = {}, {}
+        for minion, data in ret.items():
+            body = data.get("ret") if isinstance(data, dict) else None
+            if isinstance(body, dict) and data.get("retcode", 0) == 0:
+                infos[minion] = body.get("info")
+                problems[minion] = list(body.get("problems") or [])
+            else:
+                infos[minion] = None
+                problems[minion] = [f"swarm.preflight failed: {body!r}"]
+        self.remember(infos)
+        return infos, set(ret), problems
+
+    def on_manager(self, candidates: list[str], fun: str, timeout=None, **kwargs):
+        """Run ``fun`` on the first of ``candidates`` whose dockerd says it is an active
+        manager: (that minion, its return). Errors of ``fun`` itself are not retried."""
+        skipped = []
+        for minion in candidates:
+            try:
+                info = self.call(minion, "swarm.info")
+            except SwarmError as exc:
+                skipped.append(str(exc))
+                continue
+            if info.get("state") != "active" or not info.get("manager"):
+                skipped.append(f"{minion}: not an active manager (state {info.get('state')})")
+                continue
+            return minion, self.call(minion, fun, timeout=timeout, **kwargs)
+        raise SwarmError(f"no active manager to run {fun} on: " + "; ".join(skipped))
+
     def call(self, minion: str, fun: str, arg=(), timeout=None, **kwargs):
         """One function on one minion; its return, or SwarmError with the minion's message."""
         ret = self.client.cmd(

@@ -20,6 +20,7 @@ try:
     from salt_swarm.core import nodes as node_ops
     from salt_swarm.core import prune as prune_logic
     from salt_swarm.core import rebalance as rebalance_ops
+    from salt_swarm.core import settle as settle_ops
     from salt_swarm.core.addresses import choose_address, split_port
     from salt_swarm.core.client import DEFAULT_TIMEOUT, DockerSettings, docker_errors, make_client
     from salt_swarm.core.errors import SwarmError
@@ -113,6 +114,39 @@ def info():
     """
     with _docker("docker info") as client:
         return local_node.summarize(client.info())
+
+
+def preflight():
+    """
+    What the bootstrap plan asks every member before anything changes: this node's
+    ``info`` (as ``swarm.info``, or None when dockerd does not answer) and the
+    ``problems`` this node finds with its settings: dockerd unreachable (naming
+    ``swarm:docker_url``), ``swarm:advertise_addr`` or ``swarm:listen_addr`` that
+    do not resolve to one of its addresses. Never raises for those: the plan lists
+    every member's problems at once.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' swarm.preflight
+    """
+    problems = []
+    for key in ("advertise_addr", "listen_addr"):
+        spec = _conf(key)
+        if spec in (None, ""):
+            continue
+        try:
+            _address(spec, f"swarm:{key}")
+        except CommandExecutionError as exc:
+            problems.append(str(exc))
+    node = None
+    try:
+        node = info()
+    except CommandExecutionError as exc:
+        url = _conf("docker_url", "")
+        problems.append(f"swarm:docker_url {url!r}: {exc}" if url else f"dockerd: {exc}")
+    return {"info": node, "problems": problems}
 
 
 def init(
@@ -577,6 +611,25 @@ def rebalance(test=False, wait=120):
     """
     with _docker("service update") as client:
         return rebalance_ops.rebalance(client, test=_truthy(test), wait=float(wait))
+
+
+def apply_nodes(nodes, test=False, wait=60):
+    """
+    Bring many nodes to their settings in one call: ``nodes`` maps hostname to
+    ``{role, availability, labels}`` (labels merge). Stale twins (Down nodes sharing
+    a hostname with a Ready one) are removed first; promotions run before
+    demotions, and a demotion that would break quorum is refused with the numbers.
+    Returns ``removed`` and ``nodes`` (hostname -> changes, only where something
+    changed); with ``test=True`` what would change. Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.apply_nodes '{worker1: {availability: active, labels: {zone: a}}}'
+    """
+    with _docker("node update") as client:
+        return settle_ops.apply(client, nodes, test=_truthy(test), wait=float(wait))
 
 
 def prune_twins(test=False, wait=60):

@@ -15,7 +15,7 @@ import time
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from salt_swarm.core import conformance
+from salt_swarm.core import conformance, pillar_check
 from salt_swarm.core import plan as plan_logic
 from salt_swarm.core import prune as prune_logic
 from salt_swarm.core import status as status_report
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 __virtualname__ = "swarm"
 
-TARGET_TYPES = ("glob", "pcre", "list", "grain", "grain_pcre", "pillar", "compound", "nodegroup")
+TARGET_TYPES = pillar_check.TARGET_TYPES
 
 
 def __virtual__():
@@ -37,6 +37,8 @@ def _target(spec, role):
     """``{tgt, tgt_type}`` (or a plain glob string) -> (tgt, tgt_type), checked."""
     if isinstance(spec, str):
         spec = {"tgt": spec}
+    elif isinstance(spec, list):
+        spec = {"tgt": ",".join(str(m) for m in spec), "tgt_type": "list"}
     if not isinstance(spec, dict) or not spec.get("tgt"):
         raise SaltInvocationError(
             f"{role}: expected a target such as {{tgt: 'manager*', tgt_type: glob}}, got {spec!r}"
@@ -180,19 +182,25 @@ def _check(managers, workers, labels, drain_managers, timeout):
     return dict(_check_expected(planned, timeout), warnings=planned["warnings"])
 
 
-def plan(managers=None, workers=None, labels=None, drain_managers=True, timeout=10):
+def plan(managers=None, workers=None, labels=None, drain_managers=True, settings=None, timeout=10):
     """
     Check the swarm roles and plan a bootstrap, changing nothing.
 
     ``managers`` and ``workers`` are Salt targets: ``{tgt: ..., tgt_type: ...}``
-    (glob, pcre, list, grain, grain_pcre, pillar, compound, nodegroup) or a glob
-    string. Every matched minion is asked for ``swarm.info``. Refused, with every
-    problem listed: no manager, a minion in both roles, unknown or silent minions,
-    managers already in two different swarms: then the return is
-    ``{error: ..., retcode: 1}`` and salt-run exits with 1. Otherwise it returns ``first_manager`` (an
-    active manager when the swarm exists, else the first by id), ``managers`` (the
-    others, to join one at a time), ``workers``, ``warnings`` (even or more than
-    seven managers) and ``existing_cluster``.
+    (glob, pcre, list, grain, grain_pcre, pillar, compound, nodegroup), a glob
+    string or a list of minion ids. ``settings`` is the whole ``swarm:`` pillar (the
+    orchestrate passes it): then every key is checked first and the role arguments
+    come from it. Every matched minion runs ``swarm.preflight`` (its ``swarm.info``
+    and its own address and dockerd checks). Refused, with every problem listed: a
+    bad pillar key, no manager, a minion in both roles, unknown or silent minions,
+    a member whose address or dockerd fails, managers already in two different
+    swarms, a role change that would break quorum: then the return is
+    ``{error: ..., retcode: 1}`` and salt-run exits with 1. Otherwise it returns
+    ``first_manager`` (an active manager when the swarm exists, else the first by
+    id), ``managers`` (the others, to join one at a time), ``workers``,
+    ``warnings`` (even or more than seven managers), ``existing_cluster``,
+    ``to_join``, ``stale``, ``promote``, ``demote``, ``nodes``, ``hostnames`` and
+    ``unsettled``.
 
     CLI Example:
 
@@ -201,6 +209,12 @@ def plan(managers=None, workers=None, labels=None, drain_managers=True, timeout=
         salt-run swarm.plan managers='{tgt: "manager*"}' workers='{tgt: swarmworker, tgt_type: nodegroup}'
     """
     try:
+        if settings is not None:
+            pillar_check.check(settings)
+            managers = settings.get("managers")
+            workers = settings.get("workers")
+            labels = settings.get("labels") or []
+            drain_managers = settings.get("drain_managers", True)
         return _plan_with_infos(managers, workers, labels, drain_managers, timeout)[0]
     except (SwarmError, SaltInvocationError) as exc:
         # A clean message and a non-zero retcode, not a traceback (salt-run exits
@@ -218,18 +232,23 @@ def _plan_with_infos(managers, workers, labels, drain_managers, timeout):
         wanted_workers, w_missing = [], []
     everyone = sorted(set(wanted_managers) | set(wanted_workers))
     fleet = _fleet(timeout)
-    infos, live = fleet.infos(everyone)
-    result = plan_logic.bootstrap(
-        wanted_managers, wanted_workers, live, infos, unknown=m_missing + w_missing
-    )
+    infos, live, node_problems = fleet.preflight(everyone)
+    args = (wanted_managers, wanted_workers, live, infos, m_missing + w_missing, node_problems)
+    found = plan_logic.problems(*args)
+    if found:
+        found += _role_change_problems(fleet, wanted_managers, wanted_workers, infos)
+        raise SwarmError(plan_logic.REFUSED + "; ".join(found))
+    result = plan_logic.bootstrap(*args)
     nodes = None
     if result.existing_cluster:
         active = [m for m in active_managers(infos) if m == result.first_manager]
         try:
             _, nodes = fleet.nodes_from(active)
-            result = plan_logic.with_stale(result, infos, {n.id for n in nodes})
         except SwarmError as exc:  # no leader: the orchestrate fails at the first manager
             log.warning("swarm.plan: cannot list the nodes: %s", exc)
+        else:
+            result = plan_logic.with_stale(result, infos, {n.id for n in nodes})
+            result = plan_logic.with_role_changes(result, infos, nodes)
     planned = result.as_dict()
     planned["nodes"] = _node_settings(result, infos, labels or [], drain_managers)
     members = [result.first_manager, *result.managers, *result.workers]
@@ -240,6 +259,26 @@ def _plan_with_infos(managers, workers, labels, drain_managers, timeout):
     for warning in result.warnings:
         log.warning("swarm.plan: %s", warning)
     return planned, infos
+
+
+def _role_change_problems(fleet, managers, workers, infos) -> list[str]:
+    """On a refused plan, also say whether the role changes pillar asks would break
+    quorum: the operator then fixes both at once."""
+    answering_managers = [m for m in managers if infos.get(m)]
+    active = active_managers(infos, prefer=answering_managers)
+    if not active:
+        return []
+    try:
+        _, nodes = fleet.nodes_from(active)
+        partial = plan_logic.BootstrapPlan(
+            first_manager=active[0],
+            managers=[m for m in answering_managers if m != active[0]],
+            workers=[w for w in workers if infos.get(w)],
+        )
+        plan_logic.with_role_changes(partial, infos, nodes)
+    except SwarmError as exc:
+        return [str(exc).removeprefix(plan_logic.REFUSED)]
+    return []
 
 
 def _node_settings(result, infos, labels, drain_managers):
@@ -259,9 +298,44 @@ def _node_settings(result, infos, labels, drain_managers):
     nodes = {}
     for minion in members:
         node = {"labels": wanted[minion]["labels"]}
+        node["role"] = "manager" if minion in managers else "worker"
         node["availability"] = "drain" if drain_managers and minion in managers else "active"
         nodes[infos[minion]["hostname"]] = node
     return nodes
+
+
+def settle(nodes, managers=None, test=False, wait=60, timeout=10):
+    """
+    Bring the nodes to their settings through one manager: ``nodes`` maps hostname
+    to ``{role, availability, labels}`` (what ``swarm.plan`` returns as ``nodes``).
+    The first of ``managers`` (default: pillar's managers) whose dockerd says it is
+    an active manager runs ``swarm.apply_nodes``: stale twins removed, promotions,
+    then demotions (quorum-checked), availability and labels. Returns ``manager``,
+    ``removed`` and ``nodes`` (the changes); ``test=True`` changes nothing. On an
+    error: ``{error: ..., retcode: 1}``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run swarm.settle nodes='{worker1: {role: worker, labels: {zone: a}}}' test=True
+    """
+    fleet = _fleet(timeout)
+    try:
+        candidates = list(managers or _pillar_managers(fleet))
+        if not candidates:
+            raise SwarmError("no managers given and pillar swarm:managers matches none")
+        manager, result = fleet.on_manager(
+            candidates,
+            "swarm.apply_nodes",
+            nodes=nodes,
+            test=bool(test),
+            wait=float(wait),
+            timeout=float(wait) + float(timeout) + 30,
+        )
+    except (SwarmError, SaltInvocationError) as exc:
+        return _fail(str(exc))
+    return {"manager": manager, **result}
 
 
 def wait_mine(minions, function="swarm.manager_addr", timeout=30):

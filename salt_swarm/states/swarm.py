@@ -420,6 +420,56 @@ def settings(
     return ret
 
 
+def nodes_settled(name, nodes, managers=None, wait=60):
+    """
+    Make sure the swarm's nodes have the role, availability and labels in ``nodes``
+    (hostname -> settings, as ``swarm.plan`` returns them), through the first of
+    ``managers`` whose dockerd answers as an active manager: so it still works when
+    one manager is down. Stale twins are removed first, promotions run before
+    demotions (quorum-checked). Runs the ``swarm.settle`` runner: use it in an
+    orchestrate SLS (it runs on the master). ``test=True`` reports what would change.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run state.orchestrate swarm.bootstrap
+        # in an orchestrate SLS:
+        #   swarm node settings:
+        #     swarm.nodes_settled:
+        #       - nodes: {worker1: {role: worker, availability: active, labels: {zone: a}}}
+        #       - managers: [manager1, manager2]
+    """
+    ret = _ret(name)
+    if __opts__.get("__role") != "master":
+        return _fail(ret, "swarm.nodes_settled runs on the master (orchestrate), not on a minion")
+    test = bool(__opts__["test"])
+    found = __salt__["saltutil.runner"](
+        "swarm.settle", nodes=nodes, managers=managers, test=test, wait=wait
+    )
+    if not isinstance(found, dict) or found.get("error") or "nodes" not in found:
+        error = found.get("error") if isinstance(found, dict) else found
+        if test:  # the joins before this step did not run either
+            ret["result"] = None
+            ret["comment"] = f"would apply the settings of {len(nodes)} node(s); now: {error}"
+            return ret
+        return _fail(ret, f"node settings failed: {error}")
+    if found["removed"]:
+        ret["changes"]["removed"] = [
+            {"hostname": r["hostname"], "id": r.get("id") or r.get("ids")} for r in found["removed"]
+        ]
+    ret["changes"].update(found["nodes"])
+    through = f"through {found['manager']}"
+    if not ret["changes"]:
+        ret["comment"] = f"{len(nodes)} node(s) as wanted ({through})"
+    elif test:
+        ret["result"] = None
+        ret["comment"] = f"would change {', '.join(sorted(ret['changes']))} ({through})"
+    else:
+        ret["comment"] = f"changed {', '.join(sorted(ret['changes']))} ({through})"
+    return ret
+
+
 def conforms(
     name, managers=None, workers=None, labels=None, drain_managers=None, expect=None, wait=30
 ):

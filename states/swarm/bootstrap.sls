@@ -2,14 +2,13 @@
     1. plan (checks every role target before any change), 2. first manager,
     3. mine refresh and a bounded wait until the master holds it, 4. the other
     managers one at a time, each followed by a mine refresh, 5. all workers at once,
-    6. node settings (drain managers, labels) through the first manager,
+    6. node settings (roles, drain managers, labels) through a manager that answers,
     7. a conformance check (runner swarm.check) that fails when the swarm differs.
     Members the plan finds in place get no join step, and node settings run only
     when a node differs: a converged swarm costs the plan, one state run on the
     first manager and the check. -#}
 {%- from "swarm/map.jinja" import swarm with context %}
-{%- set plan = salt["saltutil.runner"]("swarm.plan", managers=swarm.managers,
-      workers=swarm.workers or none, labels=swarm.labels, drain_managers=swarm.drain_managers) %}
+{%- set plan = salt["saltutil.runner"]("swarm.plan", settings=swarm) %}
 {%- if plan.get("error") %}
 swarm plan refused:
   test.fail_without_changes:
@@ -31,7 +30,7 @@ swarm first manager:
 
 {#- Mine refreshes and waits only where someone still has to join: a converged
     swarm re-runs with no changes at all. -#}
-{%- set ns = namespace(previous="swarm first manager") %}
+{%- set ns = namespace(previous="swarm first manager", previous_kind="salt") %}
 {%- if plan.to_join %}
 {%- set ns.previous = "swarm first manager ready" %}
 
@@ -128,14 +127,13 @@ swarm workers:
 {%- if plan.to_join or plan.unsettled %}
 
 swarm node settings:
-  salt.state:
-    - tgt: {{ first }}
-    - sls: swarm.node
-    - pillar:
-        swarm_nodes: {{ plan.nodes | json }}
+  swarm.nodes_settled:
+    - nodes: {{ plan.nodes | json }}
+    - managers: {{ ([first] + plan.managers) | json }}
     - require:
       - salt: {{ ns.previous }}
 {%- set ns.previous = "swarm node settings" %}
+{%- set ns.previous_kind = "swarm" %}
 {%- endif %}
 
 swarm conforms to pillar:
@@ -148,5 +146,5 @@ swarm conforms to pillar:
         nodes: {{ plan.nodes | json }}
     - wait: {{ swarm.check_wait }}
     - require:
-      - salt: {{ ns.previous }}
+      - {{ ns.previous_kind }}: {{ ns.previous }}
 {%- endif %}

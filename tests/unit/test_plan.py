@@ -132,3 +132,85 @@ def test_with_stale_marks_members_the_swarm_does_not_list():
     marked = with_stale(plan, infos, {"a", "c"})
     assert marked.stale == ["m2", "w1"] and marked.to_join == ["m2", "w1"]
     assert with_stale(plan, infos, {"a", "c", "gone", "old"}) is plan
+
+
+def _node(nid, host, role, reachable=True, status="ready"):
+    from salt_swarm.core.cluster import NodeView
+
+    reach = ("reachable" if reachable else "unreachable") if role == "manager" else None
+    return NodeView(nid, host, role, "active", status, "198.18.0.1", {}, reachability=reach)
+
+
+def _members():
+    from salt_swarm.core.plan import BootstrapPlan
+
+    infos = {m: {"node_id": m, "state": "active"} for m in ("m1", "m2", "m3", "w1")}
+    return BootstrapPlan, infos
+
+
+def test_role_changes_promote_and_demote_members_in_place():
+    from salt_swarm.core.plan import with_role_changes
+
+    plan_cls, infos = _members()
+    nodes = [
+        _node("m1", "m1", "manager"),
+        _node("m2", "m2", "manager"),
+        _node("m3", "m3", "worker"),
+        _node("w1", "w1", "manager"),
+    ]
+    planned = with_role_changes(plan_cls("m1", ["m2", "m3"], ["w1"]), infos, nodes)
+    assert planned.promote == ["m3"] and planned.demote == ["w1"]
+
+
+def test_a_demotion_that_breaks_quorum_is_refused_with_the_numbers():
+    from salt_swarm.core.plan import with_role_changes
+
+    plan_cls, infos = _members()
+    nodes = [
+        _node("m1", "m1", "manager"),
+        _node("m2", "m2", "manager"),
+        _node("m3", "m3", "manager", reachable=False, status="down"),
+        _node("w1", "w1", "worker"),
+    ]
+    with pytest.raises(SwarmError) as err:
+        with_role_changes(plan_cls("m1", ["m3"], ["m2", "w1"]), infos, nodes)
+    text = str(err.value)
+    assert "before any change" in text and "m2" in text
+    assert "1 of 2 managers reachable, below the quorum of 2" in text
+
+
+def test_a_member_to_join_is_not_a_role_change():
+    from salt_swarm.core.plan import with_role_changes
+
+    plan_cls, infos = _members()
+    nodes = [_node("m1", "m1", "manager"), _node("w1", "w1", "manager")]
+    plan = plan_cls("m1", [], ["w1"], to_join=["w1"])
+    assert with_role_changes(plan, infos, nodes) is plan
+
+
+def test_a_manager_of_the_swarm_that_pillar_calls_worker_is_in_place_not_to_join():
+    mgr = {"state": "active", "manager": True, "cluster_id": "c1", "remote_managers": ["a:2377"]}
+    wrk = {"state": "active", "manager": False, "remote_managers": ["a:2377"]}
+    infos = bare(*ALL) | {"m1": mgr, "w1": mgr, "m2": wrk}
+    plan = bootstrap(["m1", "m2"], ["w1"], ALL, infos)
+    assert plan.first_manager == "m1" and plan.to_join == []
+
+
+def test_workers_that_manage_the_swarm_with_no_pillar_manager_among_its_managers_are_refused():
+    mgr = {"state": "active", "manager": True, "cluster_id": "c1", "remote_managers": ["a:2377"]}
+    with pytest.raises(SwarmError, match="keep at least one current manager"):
+        bootstrap(["m1"], ["w1"], ALL, bare(*ALL) | {"w1": mgr})
+
+
+def test_member_problems_from_preflight_are_named_by_minion():
+    problems = {"w1": ["swarm:advertise_addr: this node has no address in 10.9.0.0/16"]}
+    with pytest.raises(SwarmError, match="w1: swarm:advertise_addr: this node has no address"):
+        bootstrap(["m1"], ["w1"], ALL, bare(*ALL) | {"w1": None}, node_problems=problems)
+
+
+def test_unsettled_includes_a_role_difference():
+    from salt_swarm.core.plan import unsettled
+
+    nodes = [_node("1", "w1", "manager")]
+    assert unsettled({"w1": {"role": "worker", "labels": {}}}, nodes) == ["w1"]
+    assert unsettled({"w1": {"role": "manager", "labels": {}}}, nodes) == []
