@@ -353,6 +353,21 @@ class Lab:
             state["hosts"][name][daemon] = None
             self._save(state)
 
+    def restart_master(self, timeout: float = 60) -> None:
+        """Stop the salt-master (by its recorded pid) and start it again, until it listens."""
+        self._drop_client()
+        with self._locked():
+            state = self._load()
+            left = procs.stop([Proc.from_dict(state.get("master"))], timeout=15)
+            if left:
+                raise LabError(f"salt-master (pid {left[0].pid}) did not stop")
+            cg = procs.cgroup_root()
+            if cg:  # its worker processes, should any outlive it
+                procs.kill_pids(procs.cgroup_pids(cg / "master"))
+            state["master"] = self._start_master(state, cg).as_dict()
+            self._save(state)
+        self._wait_master(time.monotonic() + timeout)
+
     def wipe_swarm_state(self, name: str, stop_timeout: float = 5) -> None:
         """Stop dockerd on ``name``, delete its swarm state, start it again (a rebuilt host)."""
         self.stop_daemon(name, "dockerd", timeout=stop_timeout)

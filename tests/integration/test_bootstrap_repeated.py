@@ -1,4 +1,4 @@
-"""swarm.bootstrap ten times in a row from bare nodes: every run builds the whole swarm."""
+"""swarm.bootstrap twenty times in a row from bare nodes: every run builds the whole swarm."""
 
 import statistics
 import time
@@ -8,7 +8,7 @@ import pytest
 from salt_swarm.lab import swarms
 from tests.integration.conftest import PILLARS, orchestrate
 
-RUNS = 10
+RUNS = 20
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def bootstrap_pillar(lab, lab_hosts, bare_hosts, use_pillar):
     use_pillar(PILLARS / "bootstrap")
 
 
-def test_ten_fresh_bootstraps_in_a_row(lab, lab_hosts, bootstrap_pillar):
+def test_twenty_fresh_bootstraps_in_a_row(lab, lab_hosts, bootstrap_pillar):
     took = []
     clusters = set()
     for attempt in range(1, RUNS + 1):
