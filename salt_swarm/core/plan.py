@@ -216,8 +216,10 @@ def with_role_changes(plan: BootstrapPlan, infos: dict, nodes: list[NodeView]) -
         try:
             check_manager_removal(counts, node.reachable, f"demote {minion}")
         except SwarmError as exc:
+            why = str(exc).removesuffix("; use force=True to do it anyway")
             raise SwarmError(
-                REFUSED + f"pillar makes {', '.join(demote)} worker(s): {exc}"
+                REFUSED + f"pillar makes {', '.join(demote)} worker(s): {why}; start the "
+                "unreachable managers first, or change fewer roles at once"
             ) from None
         counts = ManagerCounts(counts.total - 1, counts.reachable - (1 if node.reachable else 0))
     return replace(plan, promote=promote, demote=demote)

@@ -145,7 +145,7 @@ def preflight():
         node = info()
     except CommandExecutionError as exc:
         url = _conf("docker_url", "")
-        problems.append(f"swarm:docker_url {url!r}: {exc}" if url else f"dockerd: {exc}")
+        problems.append(f"swarm:docker_url: {exc}" if url else f"dockerd: {exc}")
     return {"info": node, "problems": problems}
 
 

@@ -8,7 +8,18 @@
     when a node differs: a converged swarm costs the plan, one state run on the
     first manager and the check. -#}
 {%- from "swarm/map.jinja" import swarm with context %}
-{%- set plan = salt["saltutil.runner"]("swarm.plan", settings=swarm) %}
+{#- The plan checks every setting, but the unlock key must not travel in a runner
+    job's arguments (the job cache keeps them): only whether it looks like one. #}
+{%- set settings = {} %}
+{%- for key, value in swarm.items() %}
+{%-   if key == "unlock_key" and value %}
+{%-     set shaped = value is string and value.startswith("SWMKEY-1-") %}
+{%-     do settings.update({key: "SWMKEY-1-hidden" if shaped else "not an unlock key"}) %}
+{%-   else %}
+{%-     do settings.update({key: value}) %}
+{%-   endif %}
+{%- endfor %}
+{%- set plan = salt["saltutil.runner"]("swarm.plan", settings=settings) %}
 {%- if plan.get("error") %}
 swarm plan refused:
   test.fail_without_changes:

@@ -168,7 +168,7 @@ def test_a_pillar_change_that_would_break_quorum_is_refused_with_the_numbers(
         run = orchestrate(lab)
         assert run.code != 0 and run.changed == 0, run.out
         assert "refused before any change" in run.out
-        assert "host3: dockerd: cannot reach the Docker daemon" in run.out, run.out
+        assert "host3: swarm:docker_url: cannot reach the Docker daemon" in run.out, run.out
         assert "demote host2: it would leave 1 of 2 managers reachable, below the quorum of 2" in (
             run.out
         ), run.out

@@ -11,12 +11,16 @@ SKIP_NAMES = {"uts.ns"}  # a bind-mounted namespace, not a file
 SKIP_DIRS = {"docker"}  # each dockerd's own data: the swarm's Raft store holds the tokens
 # The master's mine store: the one place the tokens must be, read under allow_tgt.
 MINE_STORE = Path("master/var/cache/salt/master/mine")
+# Pillar's own cache: where an operator who sets swarm:unlock_key chose to keep it.
+PILLAR_CACHE = Path("master/var/cache/salt/master/pillar")
 
 
 def files_under(root: Path):
     for path in root.rglob("*"):
         relative = path.relative_to(root)
-        if any(part in SKIP_DIRS for part in relative.parts) or relative.is_relative_to(MINE_STORE):
+        if any(part in SKIP_DIRS for part in relative.parts) or any(
+            relative.is_relative_to(store) for store in (MINE_STORE, PILLAR_CACHE)
+        ):
             continue
         if path.is_file() and not path.is_symlink() and path.name not in SKIP_NAMES:
             yield path
