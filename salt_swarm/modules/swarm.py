@@ -285,8 +285,9 @@ def _from_mine(timeout, exclude=None, missing_ok=False):
     tokens_fun = _conf("mine:tokens_function", MINE_TOKENS)
     deadline = time.monotonic() + float(timeout)
     while True:
-        addrs = __salt__["mine.get"](target, addr_fun, tgt_type=target_type) or {}
-        tokens = __salt__["mine.get"](target, tokens_fun, tgt_type=target_type) or {}
+        # Both functions in one request: the master checks the targets once.
+        both = __salt__["mine.get"](target, [addr_fun, tokens_fun], tgt_type=target_type) or {}
+        addrs, tokens = both.get(addr_fun) or {}, both.get(tokens_fun) or {}
         found = _usable_mine_data(addrs, tokens, exclude)
         if found:
             log.debug("swarm: %d manager address(es) from the mine", len(found["managers"]))

@@ -4,10 +4,16 @@
     managers one at a time, each followed by a mine refresh, 5. all workers at once,
     6. node settings (roles, drain managers, labels) through a manager that answers,
     7. a conformance check (runner swarm.check) that fails when the swarm differs.
-    Members the plan finds in place get no join step, and node settings run only
-    when a node differs: a converged swarm costs the plan, one state run on the
-    first manager and the check. -#}
+    Members the plan finds in place get no join step (the first manager too), and
+    node settings run only when a node differs: a converged swarm costs the plan
+    and the check. -#}
 {%- from "swarm/map.jinja" import swarm with context %}
+{%- macro after(ns) %}
+{%- if ns.previous %}
+    - require:
+      - {{ ns.previous_kind }}: {{ ns.previous }}
+{%- endif %}
+{%- endmacro %}
 {#- The plan checks every setting, but the unlock key must not travel in a runner
     job's arguments (the job cache keeps them): only whether it looks like one. #}
 {%- set settings = {} %}
@@ -32,18 +38,20 @@ swarm warning {{ loop.index }}:
   test.show_notification:
     - text: {{ warning | json }}
 {%- endfor %}
+{%- set ns = namespace(previous=none, previous_kind="salt") %}
+{%- if first in plan.to_join %}
 
 swarm first manager:
   salt.state:
     - tgt: {{ first }}
     - sls: swarm.first
     - failhard: True
+{%- set ns.previous = "swarm first manager" %}
+{%- endif %}
 
 {#- Mine refreshes and waits only where someone still has to join: a converged
     swarm re-runs with no changes at all. -#}
-{%- set ns = namespace(previous="swarm first manager", previous_kind="salt") %}
 {%- if plan.to_join %}
-{%- set ns.previous = "swarm first manager ready" %}
 
 {#- Every manager refreshes: one that used to manage another swarm must not keep
     serving that swarm's tokens from the mine. Joiners read the managers' entries
@@ -53,8 +61,8 @@ swarm first manager mine:
     - name: mine.update
     - tgt: {{ ([first] + plan.managers) | join(",") }}
     - tgt_type: list
-    - require:
-      - salt: swarm first manager
+{{- after(ns) }}
+{%- set ns.previous = "swarm first manager mine" %}
 
 swarm first manager ready:
   salt.runner:
@@ -62,6 +70,7 @@ swarm first manager ready:
     - minions: [{{ first }}]
     - require:
       - salt: swarm first manager mine
+{%- set ns.previous = "swarm first manager ready" %}
 {%- endif %}
 
 {#- Members already in place are skipped: their states would find nothing to do. #}
@@ -76,8 +85,7 @@ swarm manager {{ manager }} leaves its stale swarm:
     - tgt: {{ manager }}
     - kwarg: {force: True}
     - failhard: True
-    - require:
-      - salt: {{ ns.previous }}
+{{- after(ns) }}
 {%- set ns.previous = "swarm manager " ~ manager ~ " leaves its stale swarm" %}
 {%- endif %}
 
@@ -86,8 +94,7 @@ swarm manager {{ manager }}:
     - tgt: {{ manager }}
     - sls: swarm.manager
     - failhard: True
-    - require:
-      - salt: {{ ns.previous }}
+{{- after(ns) }}
 {%- set ns.previous = "swarm manager " ~ manager %}
 
 swarm manager {{ manager }} mine:
@@ -116,22 +123,23 @@ swarm stale workers leave:
     - tgt_type: list
     - kwarg: {force: True}
     - failhard: True
-    - require:
-      - salt: {{ ns.previous }}
+{{- after(ns) }}
 {%- set ns.previous = "swarm stale workers leave" %}
 {%- endif %}
 {%- set joining_workers = plan.workers | select("in", plan.to_join) | list %}
 {%- if joining_workers %}
 
 swarm workers:
-  salt.state:
+  {#- One function call per worker, all at once: no state compile, no pillar
+      render on the master for each of them. #}
+  salt.function:
+    - name: swarm.join
     - tgt: {{ joining_workers | join(",") }}
     - tgt_type: list
-    - sls: swarm.worker
+    - kwarg: {role: worker, mine_timeout: {{ swarm.mine_timeout }}}
     - expect_minions: True
     - failhard: True
-    - require:
-      - salt: {{ ns.previous }}
+{{- after(ns) }}
 {%- set ns.previous = "swarm workers" %}
 {%- endif %}
 
@@ -141,8 +149,7 @@ swarm node settings:
   swarm.nodes_settled:
     - nodes: {{ plan.nodes | json }}
     - managers: {{ ([first] + plan.managers) | json }}
-    - require:
-      - salt: {{ ns.previous }}
+{{- after(ns) }}
 {%- set ns.previous = "swarm node settings" %}
 {%- set ns.previous_kind = "swarm" %}
 {%- endif %}
@@ -156,6 +163,5 @@ swarm conforms to pillar:
         hostnames: {{ plan.hostnames | json }}
         nodes: {{ plan.nodes | json }}
     - wait: {{ swarm.check_wait }}
-    - require:
-      - {{ ns.previous_kind }}: {{ ns.previous }}
+{{- after(ns) }}
 {%- endif %}
