@@ -26,6 +26,11 @@ from pathlib import Path
 from salt_swarm.lab import swarms
 from salt_swarm.lab.lab import Lab, repo_root
 
+try:
+    from resources import Usage  # run as a script: bench/ is on sys.path
+except ImportError:  # imported as bench.bootstrap
+    from bench.resources import Usage
+
 SUMMARY = re.compile(r"Succeeded: (\d+)(?: \(changed=(\d+)\))?\s+Failed:\s+(\d+)")
 
 PILLAR = """\
@@ -84,6 +89,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("sizes", nargs="*", default=["3+1", "3+10", "3+20"])
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument(
+        "--usage", action="store_true", help="print peak memory and CPU of each orchestrate"
+    )
     args = p.parse_args()
     sizes = [size(s) for s in args.sizes]
     most_m = max(m for m, _ in sizes)
@@ -111,7 +119,12 @@ def main() -> None:
                     swarms.leave_all(lab, lab.hosts)
                     fl = floor(lab, managers, workers)
                     swarms.leave_all(lab, lab.hosts)
-                    orch, _ = orchestrate(lab)
+                    if args.usage:
+                        with Usage() as usage:
+                            orch, _ = orchestrate(lab)
+                        print(f"{m}+{w:<3} {run:>3} usage: {usage.report()}", flush=True)
+                    else:
+                        orch, _ = orchestrate(lab)
                     rerun, changes = orchestrate(lab)
                     got.append((fl, orch, rerun, changes))
                     print(

@@ -1,0 +1,79 @@
+"""Peak memory (PSS) and CPU time of the lab's master, minions and dockerds while
+something runs: sampled from the lab's cgroups, so only the lab's own processes count."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from salt_swarm.lab import procs
+
+
+def _groups(cg: Path) -> dict[str, list[Path]]:
+    return {
+        "master": [cg / "master"],
+        "minions": sorted(cg.glob("*/minion")),
+        "dockerds": sorted(cg.glob("*/dockerd")),
+    }
+
+
+def _cpu_seconds(groups: list[Path]) -> float:
+    total = 0
+    for group in groups:
+        try:
+            for line in (group / "cpu.stat").read_text().splitlines():
+                key, value = line.split()
+                if key == "usage_usec":
+                    total += int(value)
+        except OSError:
+            continue
+    return total / 1e6
+
+
+def _pss_mib(group: Path) -> float:
+    return sum(procs.pss_kib(pid) for pid in procs.cgroup_pids(group)) / 1024
+
+
+class Usage:
+    """``with Usage() as u: ...`` then ``u.report()``: peak PSS (MiB) of the master,
+    of all minions together and of the largest single minion; CPU seconds of each kind."""
+
+    def __init__(self, interval: float = 0.25):
+        self.cg = procs.cgroup_root()
+        self.interval = interval
+        self.peak = {"master": 0.0, "minions": 0.0, "one minion": 0.0}
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        groups = _groups(self.cg)
+        while not self._stop.is_set():
+            minions = [_pss_mib(g) for g in groups["minions"]]
+            now = {
+                "master": _pss_mib(groups["master"][0]),
+                "minions": sum(minions),
+                "one minion": max(minions, default=0.0),
+            }
+            for key, value in now.items():
+                self.peak[key] = max(self.peak[key], value)
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self.began = time.monotonic()
+        self.cpu_before = {k: _cpu_seconds(v) for k, v in _groups(self.cg).items()}
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self.thread.join()
+        self.wall = time.monotonic() - self.began
+        after = {k: _cpu_seconds(v) for k, v in _groups(self.cg).items()}
+        self.cpu = {k: after[k] - self.cpu_before[k] for k in after}
+        return False
+
+    def report(self) -> str:
+        cpu = ", ".join(f"{k} {v:.1f} s" for k, v in self.cpu.items())
+        mem = ", ".join(f"{k} {v:.0f} MiB" for k, v in self.peak.items())
+        return f"wall {self.wall:.1f} s; CPU: {cpu}; peak PSS: {mem}"
