@@ -41,6 +41,12 @@ def quorum_sample(lab, manager):
     return len(managers), len(reachable)
 
 
+def host_gone(lab, host):
+    node = swarms.node_states(lab, "host1")[host]
+    reach = (node.get("ManagerStatus") or {}).get("Reachability")
+    return reach == "unreachable" and node["Status"]["State"] == "down"
+
+
 def assert_built(lab, managers=("host1", "host2", "host3"), workers=("host4",), via="host1"):
     swarms.wait_ready(lab, via, [*managers, *workers], timeout=60)
     nodes = swarms.node_states(lab, via)
@@ -146,14 +152,9 @@ def test_a_pillar_change_that_would_break_quorum_is_refused_with_the_numbers(
 ):
     lab.stop_daemon("host3", "dockerd", timeout=5)
     try:
-        wait_for(
-            lambda: (
-                swarms.node_states(lab, "host1")["host3"]["ManagerStatus"]["Reachability"]
-                == "unreachable"
-            ),
-            60,
-            "host3 unreachable",
-        )
+        # Unreachable, then Down: Docker writes both into host3's node object, which
+        # would change the fingerprint if it happened during the check below.
+        wait_for(lambda: host_gone(lab, "host3"), 90, "host3 unreachable and down")
         demote_host2 = variant(
             tmp_path,
             "demote",
@@ -242,6 +243,8 @@ def test_a_rotated_worker_token_is_what_the_next_join_reads_from_the_mine(lab, l
     run = orchestrate(lab)  # Docker refuses the old token: a join proves the new one was read
     assert run.ok and not SECRET.search(run.out), run.out
     assert_built(lab)
+    assert run.changed > 0, run.out  # host4 joined again (not a converged no-op)
+    assert swarms.local_state(lab, "host4")["LocalNodeState"] == "active"
     mine = lab.salt_json("host4", "mine.get", "host1", "swarm.join_tokens").data["host4"]
     assert mine["host1"]["worker"] == new
 
