@@ -1,6 +1,8 @@
-{#- Run on a manager: availability and labels of the nodes named in pillar
-    `swarm_nodes` ({hostname: {availability: ..., labels: {...}}}), which the
-    orchestrate computes from the role targets and `swarm:labels`. -#}
+{#- Run on a manager: role, availability and labels of the nodes named in pillar
+    `swarm_nodes` ({hostname: {role: ..., availability: ..., labels: {...}}}), as
+    `salt-run swarm.plan` computes them from the role targets and `swarm:labels`.
+    The orchestrate itself uses the state swarm.nodes_settled (any answering
+    manager, promotions before demotions); this SLS is for running by hand. -#}
 
 {#- First: a rebuilt host joins as a new node; its old self goes once Down. #}
 swarm stale twin nodes:
@@ -13,6 +15,9 @@ swarm node {{ hostname }}:
     - require:
       - swarm: swarm stale twin nodes
     - name: {{ hostname }}
+{%- if want.get("role") %}
+    - role: {{ want.role }}
+{%- endif %}
 {%- if want.get("availability") %}
     - availability: {{ want.availability }}
 {%- endif %}
