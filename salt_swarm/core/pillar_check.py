@@ -194,6 +194,8 @@ def _check_engine(engine, problems: list) -> None:
         return
     _unknown_keys(engine, _ENGINE_KEYS, "swarm:engine", problems)
     _flag(engine, "install", "swarm:engine:install", problems)
+    for key in ("package", "service"):
+        _text(engine, key, f"swarm:engine:{key}", problems)
 
 
 KNOWN_KEYS = (

@@ -44,8 +44,9 @@ def __virtual__():
     if not HAS_DOCKER_SDK:
         return (
             False,
-            f"swarm: the Docker SDK for Python (docker>=7) is not importable: {IMPORT_ERROR}; "
-            "install it with 'pip install docker' in Salt's Python",
+            f"swarm: cannot import what it needs ({IMPORT_ERROR}): install salt-swarm with "
+            "pip in Salt's Python (it brings the Docker SDK, docker>=7), or see "
+            "docs/install.md for the saltutil.sync_all way",
         )
     return __virtualname__
 

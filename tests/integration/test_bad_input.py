@@ -11,6 +11,7 @@ import pytest
 
 from salt_swarm.lab import swarms
 from salt_swarm.lab.lab import repo_root
+from salt_swarm.lab.wait import wait_for
 from tests.integration.conftest import PILLARS, orchestrate, pillar_variant, switch_pillar
 from tests.integration.daemon_state import fingerprint
 
@@ -315,6 +316,12 @@ def three_managers_host4_out(lab, lab_hosts):
     run = orchestrate(lab)
     assert run.ok, run.out
     swarms.leave(lab, "host4")
+    # Its old node turns Down a few seconds later: a write the fingerprints would see.
+    wait_for(
+        lambda: swarms.node_states(lab, "host1")["host4"]["Status"]["State"] == "down",
+        60,
+        "host4's old node down",
+    )
     client = lab.docker_client("host1")
     try:
         token = client.api.inspect_swarm()["JoinTokens"]["Worker"]
