@@ -1,0 +1,1 @@
+"""sdb drivers (Salt loads this folder through the ``salt.loader`` entry point)."""

@@ -1,0 +1,577 @@
+"""The etcd_swarm sdb driver, the etcd client and the token store against a real etcd.
+
+Each server is Debian's ``etcd`` (package etcd-server) on 127.0.0.1 with free ports and
+a temp data dir, started here and stopped by pid. Without the binary the tests skip,
+unless SALT_SWARM_REQUIRE_LAB is set (CI), where they fail.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import salt.config
+import salt.loader
+from salt.exceptions import CommandExecutionError
+
+from salt_swarm.core import token_store
+from salt_swarm.core.errors import SwarmError
+from salt_swarm.core.etcd_client import EtcdClient
+from salt_swarm.core.kv_stores import EtcdStore, SdbStore, open_store
+from salt_swarm.sdb import etcd_swarm
+
+WORKER = "SWMTKN-1-" + "a" * 50 + "-" + "w" * 25
+MANAGER = "SWMTKN-1-" + "a" * 50 + "-" + "m" * 25
+TOKENS = {"worker": WORKER, "manager": MANAGER, "cluster_id": "c1"}
+ROOT_PW = "root-pw-Zx81"
+READER_PW = "reader-pw-Qy27"
+WRITER_PW = "writer-pw-Lm55"
+SALT_CALL = Path(sys.executable).parent / "salt-call"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class EtcdServer:
+    """One etcd member on loopback; ``stop`` ends exactly the process it started."""
+
+    def __init__(self, binary, workdir: Path, tls: dict | None = None, extra=()):
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{free_port()}"
+        peer = f"http://127.0.0.1:{free_port()}"
+        args = [
+            binary,
+            "--name=t",
+            f"--data-dir={self.dir / 'data'}",
+            f"--listen-client-urls={self.url}",
+            f"--advertise-client-urls={self.url}",
+            f"--listen-peer-urls={peer}",
+            f"--initial-advertise-peer-urls={peer}",
+            f"--initial-cluster=t={peer}",
+            *extra,
+        ]
+        if tls:
+            args += [
+                f"--cert-file={tls['server_cert']}",
+                f"--key-file={tls['server_key']}",
+                f"--trusted-ca-file={tls['ca']}",
+                "--client-cert-auth",
+            ]
+        self.log = open(self.dir / "etcd.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, client: EtcdClient, timeout=30):
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"etcd exited {self.proc.returncode}: see {self.log.name}")
+            try:
+                client.get("readiness-probe")
+                return
+            except SwarmError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def etcd_binary():
+    binary = shutil.which("etcd")
+    if binary:
+        return binary
+    reason = "etcd is not installed (Debian package etcd-server)"
+    if os.environ.get("SALT_SWARM_REQUIRE_LAB", "") not in ("", "0"):
+        pytest.fail(f"etcd required (SALT_SWARM_REQUIRE_LAB is set): {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def etcd(etcd_binary, tmp_path_factory):
+    server = EtcdServer(etcd_binary, tmp_path_factory.mktemp("etcd"))
+    try:
+        server.wait_ready(EtcdClient([server.url], timeout=1))
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def etcd_auth(etcd_binary, tmp_path_factory):
+    """etcd with auth on: root, a reader allowed to read /swarm/ only, a writer on /swarm/.
+
+    Simple tokens live 2 s here, so a test can see the client log in again.
+    """
+    server = EtcdServer(
+        etcd_binary, tmp_path_factory.mktemp("etcd-auth"), extra=["--auth-token-ttl=2"]
+    )
+    try:
+        admin = EtcdClient([server.url], timeout=2)
+        server.wait_ready(admin)
+        for name, pw in (("root", ROOT_PW), ("reader", READER_PW), ("writer", WRITER_PW)):
+            admin.call("/v3/auth/user/add", {"name": name, "password": pw})
+        grants = {"root": None, "swarm-read": "READ", "swarm-write": "READWRITE"}
+        for role, perm in grants.items():
+            admin.call("/v3/auth/role/add", {"name": role})
+            if perm:
+                prefix = {"key": _b64("/swarm/"), "range_end": _b64("/swarm0"), "permType": perm}
+                admin.call("/v3/auth/role/grant", {"name": role, "perm": prefix})
+        for user, role in (("root", "root"), ("reader", "swarm-read"), ("writer", "swarm-write")):
+            admin.call("/v3/auth/user/grant", {"user": user, "role": role})
+        admin.call("/v3/auth/enable", {})
+        yield server
+    finally:
+        server.stop()
+
+
+def _b64(text):
+    import base64
+
+    return base64.b64encode(text.encode()).decode()
+
+
+def profile_for(server, **options):
+    return {"driver": "etcd_swarm", "url": server.url, "timeout": 2, **options}
+
+
+def unique(name):
+    return f"{name}-{time.monotonic_ns()}"
+
+
+# -- the sdb driver -------------------------------------------------------------------
+
+
+def test_sdb_round_trip_of_a_dict(etcd):
+    profile = profile_for(etcd, prefix="/salt-swarm")
+    key = unique("prod") + "/tokens"
+    assert etcd_swarm.set_(key, TOKENS, profile=profile) is True
+    assert etcd_swarm.get(key, profile=profile) == TOKENS
+    raw = EtcdClient([etcd.url]).get_entry(f"/salt-swarm/{key}")
+    assert raw.value == TOKENS  # stored as JSON text under the prefix
+
+
+def test_sdb_round_trip_of_lists_strings_and_numbers(etcd):
+    profile = profile_for(etcd)
+    for value in (["198.18.0.10:2377", "198.18.0.11:2377"], "plain", 42, {"a": {"b": [1, None]}}):
+        key = unique("v")
+        etcd_swarm.set_(key, value, profile=profile)
+        assert etcd_swarm.get(key, profile=profile) == value
+
+
+def test_sdb_missing_key_is_none(etcd):
+    assert etcd_swarm.get(unique("absent"), profile=profile_for(etcd)) is None
+
+
+def test_sdb_delete(etcd):
+    profile = profile_for(etcd)
+    key = unique("gone")
+    etcd_swarm.set_(key, {"x": 1}, profile=profile)
+    assert etcd_swarm.delete(key, profile=profile) is True
+    assert etcd_swarm.get(key, profile=profile) is None
+    assert etcd_swarm.delete(key, profile=profile) is False
+
+
+def test_text_written_by_another_tool_reads_as_text(etcd):
+    client = EtcdClient([etcd.url])
+    key = unique("etcdctl")
+    client.call("/v3/kv/put", {"key": _b64(key), "value": _b64("not json {")})
+    assert client.get(key) == "not json {"
+
+
+def test_urls_are_tried_in_order(etcd):
+    dead = f"http://127.0.0.1:{free_port()}"
+    profile = {"driver": "etcd_swarm", "urls": [dead, etcd.url], "timeout": 1}
+    key = unique("fallback")
+    etcd_swarm.set_(key, [1], profile=profile)
+    assert etcd_swarm.get(key, profile=profile) == [1]
+
+
+# -- compare-create and election ------------------------------------------------------
+
+
+def race(n, fn):
+    barrier = threading.Barrier(n)
+    results = [None] * n
+
+    def run(i):
+        barrier.wait()
+        results[i] = fn(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+@pytest.mark.parametrize("attempt", range(20))
+def test_two_racing_creates_one_winner(etcd, attempt):
+    key = unique("race")
+    clients = [EtcdClient([etcd.url]) for _ in range(2)]
+    results = race(2, lambda i: clients[i].create(key, {"minion": f"host{i}"}))
+    assert sorted(won for won, _ in results) == [False, True]
+    winner = next(value for won, value in results if won)
+    assert all(current == winner for _, current in results)
+    assert clients[0].get(key) == winner
+
+
+@pytest.mark.parametrize("attempt", range(20))
+def test_two_racing_elections_one_leader(etcd, attempt):
+    path = unique("swarm/elect")
+    stores = [EtcdStore(EtcdClient([etcd.url]), path) for _ in range(2)]
+    results = race(2, lambda i: token_store.elect(stores[i], f"host{i + 1}"))
+    assert sorted(r.won for r in results) == [False, True]
+    assert results[0].leader == results[1].leader
+    assert token_store.leader(stores[0])["minion"] == results[0].leader
+
+
+def test_a_stale_leader_is_taken_over_by_exactly_one(etcd):
+    path = unique("swarm/stale")
+    EtcdStore(EtcdClient([etcd.url]), path).set("leader", {"minion": "dead", "at": 0})
+    stores = [EtcdStore(EtcdClient([etcd.url]), path) for _ in range(2)]
+    results = race(2, lambda i: token_store.elect(stores[i], f"host{i + 1}", ttl=60))
+    assert sorted(r.won for r in results) == [False, True]
+    assert next(r for r in results if r.won).took_over_from == "dead"
+
+
+def test_publish_and_wait_through_etcd(etcd):
+    store = open_store(f"sdb://myetcd/{unique('swarm/pub')}", {"myetcd": profile_for(etcd)})
+    assert isinstance(store, EtcdStore)
+    assert token_store.read_join_data(store) is None
+    threading.Timer(0.5, token_store.publish, (store, ["198.18.0.10:2377"], TOKENS)).start()
+    start = time.monotonic()
+    data = token_store.wait_for_join_data(store, timeout=10, poll=0.1)
+    assert data.managers == ["198.18.0.10:2377"] and data.tokens == TOKENS
+    assert time.monotonic() - start < 5
+
+
+def test_wait_gives_up_at_the_deadline(etcd):
+    store = EtcdStore(EtcdClient([etcd.url]), unique("swarm/never"))
+    start = time.monotonic()
+    with pytest.raises(SwarmError, match="no join data .* after 1 s; no node holds"):
+        token_store.wait_for_join_data(store, timeout=1, poll=0.2)
+    assert 1 <= time.monotonic() - start < 3
+
+
+# -- auth -----------------------------------------------------------------------------
+
+
+def test_a_writer_on_the_prefix_can_elect_and_publish(etcd_auth):
+    profile = profile_for(etcd_auth, prefix="/swarm/", username="writer", password=WRITER_PW)
+    store = open_store("sdb://p/prod", {"p": profile})
+    assert token_store.elect(store, "host1").won
+    token_store.publish(store, ["198.18.0.10"], TOKENS)
+    assert token_store.read_join_data(store).managers == ["198.18.0.10"]
+
+
+def test_a_read_only_user_reads_but_cannot_write(etcd_auth):
+    writer = profile_for(etcd_auth, username="writer", password=WRITER_PW)
+    reader = profile_for(etcd_auth, username="reader", password=READER_PW)
+    etcd_swarm.set_("/swarm/ro/tokens", TOKENS, profile=writer)
+    assert etcd_swarm.get("/swarm/ro/tokens", profile=reader) == TOKENS
+    with pytest.raises(CommandExecutionError, match="permission denied") as err:
+        etcd_swarm.set_("/swarm/ro/tokens", {"x": 1}, profile=reader)
+    assert f"etcd {etcd_auth.url}/v3/kv/put" in str(err.value)
+    assert READER_PW not in str(err.value)
+    with pytest.raises(CommandExecutionError, match="permission denied"):
+        etcd_swarm.get("/elsewhere", profile=reader)  # outside its prefix
+    store = EtcdStore(EtcdClient.from_profile(reader), "/swarm/ro")
+    with pytest.raises(SwarmError, match="permission denied"):
+        token_store.elect(store, "host1")
+
+
+def test_a_wrong_password_is_a_clear_error_without_the_password(etcd_auth):
+    wrong = "wrong-pw-Kd93"
+    client = EtcdClient([etcd_auth.url], username="reader", password=wrong, timeout=2)
+    with pytest.raises(SwarmError) as err:
+        client.get("/swarm/x")
+    message = str(err.value)
+    assert message.startswith(f"etcd {etcd_auth.url}: login as user 'reader' failed: ")
+    assert "authentication failed" in message
+    assert wrong not in message and READER_PW not in message
+
+
+def test_no_credentials_on_an_auth_store_is_a_clear_error(etcd_auth):
+    with pytest.raises(SwarmError, match=r"/v3/kv/range: etcdserver: user name is empty"):
+        EtcdClient([etcd_auth.url]).get("/swarm/x")
+
+
+def test_an_expired_token_is_renewed(etcd_auth):
+    client = EtcdClient([etcd_auth.url], username="writer", password=WRITER_PW, timeout=2)
+    client.put("/swarm/renew", 1)
+    first = dict(client._tokens)
+    time.sleep(3.5)  # past --auth-token-ttl=2
+    assert client.get("/swarm/renew") == 1
+    assert client._tokens != first
+
+
+# -- a store that is down -------------------------------------------------------------
+
+
+def test_connection_refused_names_the_url_quickly():
+    url = f"http://127.0.0.1:{free_port()}"
+    start = time.monotonic()
+    with pytest.raises(SwarmError) as err:
+        EtcdClient([url], timeout=2).get("k")
+    assert time.monotonic() - start < 1
+    assert str(err.value) == f"etcd unreachable: {url} (connection refused)"
+
+
+def test_a_silent_server_times_out_as_configured():
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel accepts; nobody ever answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        start = time.monotonic()
+        with pytest.raises(SwarmError, match=rf"{url} \(no answer within 0.5 s\)"):
+            EtcdClient([url], timeout=0.5).get("k")
+        assert 0.4 < time.monotonic() - start < 2
+
+
+def test_every_url_is_named_when_none_answers():
+    urls = [f"http://127.0.0.1:{free_port()}" for _ in range(2)]
+    with pytest.raises(CommandExecutionError) as err:
+        etcd_swarm.get("k", profile={"driver": "etcd_swarm", "urls": urls, "timeout": 1})
+    assert all(url in str(err.value) for url in urls)
+
+
+# -- TLS ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    base = tmp_path_factory.mktemp("tls")
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def name(cn):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def write(stem, key, cert):
+        (base / f"{stem}.key").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        (base / f"{stem}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        return str(base / f"{stem}.pem"), str(base / f"{stem}.key")
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("salt-swarm test CA"))
+        .issuer_name(name("salt-swarm test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    def leaf(cn, usages):
+        import ipaddress
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name(cn))
+            .issuer_name(ca.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False,
+            )
+            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+            )
+            .sign(ca_key, hashes.SHA256())
+        )
+        return key, cert
+
+    ca_pem, _ = write("ca", ca_key, ca)
+    # etcd's own gateway dials the gRPC port with the server certificate as a client
+    # certificate, so the server certificate needs clientAuth too.
+    both = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+    server_cert, server_key = write("server", *leaf("127.0.0.1", both))
+    client_cert, client_key = write("client", *leaf("swarm", [ExtendedKeyUsageOID.CLIENT_AUTH]))
+    return {
+        "ca": ca_pem,
+        "server_cert": server_cert,
+        "server_key": server_key,
+        "client_cert": client_cert,
+        "client_key": client_key,
+    }
+
+
+@pytest.fixture(scope="session")
+def etcd_tls(etcd_binary, tmp_path_factory, tls_files):
+    server = EtcdServer(etcd_binary, tmp_path_factory.mktemp("etcd-tls"), tls=tls_files)
+    try:
+        server.wait_ready(
+            EtcdClient(
+                [server.url],
+                ca_file=tls_files["ca"],
+                cert_file=tls_files["client_cert"],
+                key_file=tls_files["client_key"],
+                timeout=1,
+            )
+        )
+        yield server
+    finally:
+        server.stop()
+
+
+def test_tls_with_ca_and_client_certificate(etcd_tls, tls_files):
+    profile = profile_for(
+        etcd_tls,
+        ca_file=tls_files["ca"],
+        cert_file=tls_files["client_cert"],
+        key_file=tls_files["client_key"],
+    )
+    key = unique("tls")
+    etcd_swarm.set_(key, {"ok": True}, profile=profile)
+    assert etcd_swarm.get(key, profile=profile) == {"ok": True}
+
+
+def test_tls_unknown_ca_is_refused_naming_the_url(etcd_tls, tls_files):
+    client = EtcdClient(
+        [etcd_tls.url], cert_file=tls_files["client_cert"], key_file=tls_files["client_key"]
+    )
+    with pytest.raises(SwarmError, match=rf"{etcd_tls.url} \(TLS: .*CERTIFICATE_VERIFY_FAILED"):
+        client.get("k")
+
+
+def test_tls_verify_false_skips_the_server_check(etcd_tls, tls_files):
+    client = EtcdClient(
+        [etcd_tls.url],
+        cert_file=tls_files["client_cert"],
+        key_file=tls_files["client_key"],
+        verify=False,
+    )
+    assert client.get(unique("absent")) is None
+
+
+def test_tls_without_a_client_certificate_is_refused(etcd_tls, tls_files):
+    with pytest.raises(SwarmError, match=etcd_tls.url):
+        EtcdClient([etcd_tls.url], ca_file=tls_files["ca"], timeout=2).get("k")
+
+
+def test_a_missing_cert_file_is_named(etcd_tls, tls_files):
+    client = EtcdClient([etcd_tls.url], ca_file=tls_files["ca"], cert_file="/nonexistent.pem")
+    with pytest.raises(SwarmError, match=r"cert_file '/nonexistent.pem'"):
+        client.get("k")
+
+
+# -- through Salt's loader ------------------------------------------------------------
+
+
+def minion_config(tmp_path, profile) -> Path:
+    config_dir = tmp_path / "conf"
+    config_dir.mkdir()
+    (config_dir / "minion").write_text(
+        json.dumps(
+            {
+                "id": "etcd-sdb-test",
+                "root_dir": str(tmp_path / "root"),
+                "file_client": "local",
+                "myetcd": profile,
+            }
+        )
+    )
+    return config_dir
+
+
+def salt_call(config_dir, *args):
+    proc = subprocess.run(
+        [str(SALT_CALL), "--local", f"--config-dir={config_dir}", "--out=json", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return proc
+
+
+def test_salt_call_sdb_set_then_get(etcd, tmp_path):
+    config_dir = minion_config(tmp_path, profile_for(etcd, prefix="/salt-swarm/"))
+    key = unique("salt-call")
+    value = json.dumps({"managers": ["198.18.0.10:2377"]})
+    set_proc = salt_call(config_dir, "sdb.set", f"sdb://myetcd/{key}", value)
+    assert set_proc.returncode == 0, set_proc.stderr
+    assert json.loads(set_proc.stdout) == {"local": True}
+    get_proc = salt_call(config_dir, "sdb.get", f"sdb://myetcd/{key}")
+    assert get_proc.returncode == 0, get_proc.stderr
+    assert json.loads(get_proc.stdout) == {"local": {"managers": ["198.18.0.10:2377"]}}
+    assert EtcdClient([etcd.url], prefix="/salt-swarm/").get(key) == {
+        "managers": ["198.18.0.10:2377"]
+    }
+
+
+def test_salt_call_against_a_down_store_fails_naming_the_url(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}"
+    profile = {"driver": "etcd_swarm", "url": url, "timeout": 1}
+    proc = salt_call(minion_config(tmp_path, profile), "sdb.get", "sdb://myetcd/k")
+    assert proc.returncode != 0
+    assert f"etcd unreachable: {url} (connection refused)" in proc.stdout + proc.stderr
+
+
+def test_the_generic_sdb_path_over_salts_own_sdb_module(etcd, tmp_path):
+    """SdbStore through the loaded sdb.get/sdb.set, as the module does for other drivers."""
+    opts = salt.config.minion_config(None)
+    opts.update(
+        id="etcd-sdb-test",
+        root_dir=str(tmp_path),
+        cachedir=str(tmp_path / "cache"),
+        pki_dir=str(tmp_path / "pki"),
+        file_client="local",
+        pillar={"myetcd": profile_for(etcd)},
+    )
+    opts["grains"] = {}
+    mods = salt.loader.minion_mods(opts, utils=salt.loader.utils(opts))
+    uri = f"sdb://myetcd/{unique('swarm/generic')}"
+    generic = SdbStore(uri, mods["sdb.get"], mods["sdb.set"], settle=0.2)
+    assert token_store.elect(generic, "host1").won
+    assert not token_store.elect(generic, "host2").won
+    token_store.publish(generic, ["198.18.0.10"], TOKENS)
+    # The etcd store reads the same data: both paths agree on the encoding.
+    assert isinstance(open_store(uri, opts, mods["sdb.get"], mods["sdb.set"]), EtcdStore)
+    assert token_store.read_join_data(open_store(uri, opts)).tokens == TOKENS
