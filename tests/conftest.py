@@ -1,1 +1,1 @@
-pytest_plugins = ["salt_swarm.lab.fixtures"]
+pytest_plugins = ["salt_swarm.lab.fixtures", "tests.etcd_server"]

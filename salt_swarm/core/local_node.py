@@ -30,3 +30,15 @@ def summarize(docker_info: dict[str, Any]) -> dict[str, Any]:
         "hostname": docker_info.get("Name"),
         "engine_version": docker_info.get("ServerVersion"),
     }
+
+
+def manager_address(docker_info: dict[str, Any]) -> str | None:
+    """This node's manager address (``addr:port``) as its peers know it; None unless
+    it is an active manager."""
+    now = summarize(docker_info)
+    if now["state"] != "active" or not now["manager"]:
+        return None
+    for entry in docker_info["Swarm"].get("RemoteManagers") or []:
+        if entry.get("NodeID") == now["node_id"]:
+            return entry["Addr"]
+    return f"{now['address']}:2377"

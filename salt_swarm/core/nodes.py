@@ -15,6 +15,7 @@ from salt_swarm.core.cluster import (
     node_view,
 )
 from salt_swarm.core.errors import SwarmError
+from salt_swarm.core.grain_labels import stale_keys
 from salt_swarm.core.quorum import check_manager_removal
 from salt_swarm.core.secrets import check_role
 
@@ -46,16 +47,25 @@ def update(
     labels: dict | None = None,
     labels_mode: str = "merge",
     labels_remove=None,
+    labels_owned=None,
     force: bool = False,
     test: bool = False,
 ) -> dict:
-    """Bring one node to the given settings; return Salt-style changes (empty if none)."""
+    """Bring one node to the given settings; return Salt-style changes (empty if none).
+
+    ``labels_owned``: globs of label keys managed elsewhere (grain labels); such keys
+    on the node that ``labels`` lacks are removed."""
     if availability is not None:
         check_availability(availability)
     if role is not None:
         check_role(role)
     nodes = list_nodes(client)
     node = find_node(nodes, ref)
+    if labels_owned:
+        stale = stale_keys(node.labels, label_logic.validate(labels), labels_owned)
+        if isinstance(labels_remove, str):
+            labels_remove = [k.strip() for k in labels_remove.split(",") if k.strip()]
+        labels_remove = sorted({*(labels_remove or []), *stale})
     new_labels = label_logic.desired(node.labels, labels, labels_mode, labels_remove)
     changes = {}
     if availability and availability != node.availability:

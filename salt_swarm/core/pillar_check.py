@@ -14,6 +14,8 @@ import re
 
 from salt_swarm.core.addresses import check_pool, split_port
 from salt_swarm.core.errors import SwarmError
+from salt_swarm.core.grain_labels import check_rules as check_grain_rules
+from salt_swarm.core.kv_stores import parse_sdb_uri
 from salt_swarm.core.labels import validate as validate_labels
 from salt_swarm.core.membership import InitOptions
 from salt_swarm.core.secrets import check_unlock_key
@@ -219,6 +221,10 @@ KNOWN_KEYS = (
     "unlock_key",
     "mine",
     "engine",
+    "grain_labels",
+    "token_store",
+    "store_timeout",
+    "election_ttl",
 )
 
 
@@ -238,7 +244,14 @@ def problems(conf) -> list[str]:
     _flag(conf, "drain_managers", "swarm:drain_managers", found)
     _flag(conf, "tls_verify", "swarm:tls_verify", found)
     _check_labels(conf.get("labels"), found)
-    for key in ("mine_timeout", "check_wait", "lost_grace", "timeout"):
+    for key in (
+        "mine_timeout",
+        "check_wait",
+        "lost_grace",
+        "timeout",
+        "store_timeout",
+        "election_ttl",
+    ):
         _seconds(conf, key, f"swarm:{key}", found)
     for key in ("first_manager", "tls_cert", "tls_key", "tls_ca"):
         _text(conf, key, f"swarm:{key}", found)
@@ -255,7 +268,21 @@ def problems(conf) -> list[str]:
             found.append(str(exc))
     _check_mine(conf.get("mine"), found)
     _check_engine(conf.get("engine"), found)
+    for check in (_check_grain_labels, _check_token_store):
+        try:
+            check(conf)
+        except SwarmError as exc:
+            found.append(str(exc))
     return found
+
+
+def _check_grain_labels(conf: dict) -> None:
+    check_grain_rules(conf.get("grain_labels"), "swarm:grain_labels")
+
+
+def _check_token_store(conf: dict) -> None:
+    if conf.get("token_store") not in (None, ""):
+        parse_sdb_uri(conf["token_store"], "swarm:token_store")
 
 
 def check(conf) -> dict:

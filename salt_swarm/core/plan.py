@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from salt_swarm.core.cluster import NodeView, manager_counts
 from salt_swarm.core.errors import SwarmError
+from salt_swarm.core.grain_labels import stale_keys
 from salt_swarm.core.quorum import ManagerCounts, check_manager_removal, manager_count_warnings
 
 REFUSED = "swarm bootstrap refused before any change: "
@@ -187,6 +188,7 @@ def unsettled(wanted: dict[str, dict], nodes: list[NodeView]) -> list[str]:
             (want.get("availability") and node.availability != want["availability"])
             or (want.get("role") and node.role != want["role"])
             or any(node.labels.get(k) != v for k, v in labels.items())
+            or stale_keys(node.labels, labels, want.get("labels_owned"))
         ):
             out.append(host)
     return out

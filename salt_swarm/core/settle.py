@@ -17,7 +17,7 @@ def _order(wanted: dict[str, dict]) -> list[tuple[str, dict]]:
 
 
 def apply(client, wanted: dict[str, dict], test: bool = False, wait: float = 60) -> dict:
-    """``wanted``: hostname -> {role, availability, labels}. Returns ``removed`` (stale
+    """``wanted``: hostname -> {role, availability, labels, labels_owned}. Returns ``removed`` (stale
     twins) and ``nodes`` (hostname -> Salt-style changes, only where something changed)."""
     if not isinstance(wanted, dict):
         raise SwarmError(f"nodes: expected a mapping of hostname to settings, got {wanted!r}")
@@ -31,6 +31,7 @@ def apply(client, wanted: dict[str, dict], test: bool = False, wait: float = 60)
                 availability=want.get("availability"),
                 role=want.get("role"),
                 labels=want.get("labels") or None,
+                labels_owned=want.get("labels_owned") or None,
                 test=test,
             )
         except SwarmError as exc:

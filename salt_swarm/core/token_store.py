@@ -184,3 +184,57 @@ def _nothing_published(store, timeout: float) -> str:
         return text + "; no node holds the election either"
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(holder["at"]))
     return text + f"; {holder['minion']} won the election at {since} but has not published"
+
+
+NODE_LABELS = "node_labels"
+
+
+def modify(store, name: str, change, tries: int = 10):
+    """Read-modify-write of one key, retried while another writer gets in between
+    (compare-and-set on etcd, best effort elsewhere). ``change(current)`` returns the
+    new value, or ``current`` itself for no write. Returns (written, value)."""
+    for _ in range(tries):
+        current = store.get(name)
+        new = change(current)
+        if new == current:
+            return False, current
+        won, _ = store.replace(name, current, new)
+        if won:
+            return True, new
+    raise SwarmError(f"{store.where}/{name}: {tries} writers in a row got in first; retry")
+
+
+def add_manager(store, addr: str) -> bool:
+    """Put ``addr`` in the published manager list; True if it was not there."""
+    _check_address(addr, f"{store.where}/{MANAGERS}")
+
+    def change(current):
+        current = current if isinstance(current, list) else []
+        return current if addr in current else [*current, addr]
+
+    return modify(store, MANAGERS, change)[0]
+
+
+def put_node_labels(store, hostname: str, labels: dict, owned: list) -> bool:
+    """Record the labels a node's grains give, for a manager to apply; True if changed."""
+    entry = {"labels": dict(labels), "owned": sorted(owned)}
+
+    def change(current):
+        current = current if isinstance(current, dict) else {}
+        if current.get(hostname) == entry:
+            return current
+        return {**current, hostname: entry}
+
+    return modify(store, NODE_LABELS, change)[0]
+
+
+def node_labels(store) -> dict:
+    """hostname -> {labels, owned} as nodes published them (bad entries dropped)."""
+    found = store.get(NODE_LABELS)
+    if not isinstance(found, dict):
+        return {}
+    return {
+        h: e
+        for h, e in found.items()
+        if isinstance(h, str) and isinstance(e, dict) and isinstance(e.get("labels"), dict)
+    }

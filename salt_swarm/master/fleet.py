@@ -69,11 +69,12 @@ class Fleet:
         self.remember(infos)
         return infos, set(ret)
 
-    def preflight(self, minions) -> tuple[dict, set, dict]:
+    def preflight(self, minions) -> tuple[dict, set, dict, dict]:
         """``swarm.preflight`` on each minion, in one publish: (minion -> swarm.info or
-        None, the minions that answered, minion -> problems its own checks found)."""
+        None, the minions that answered, minion -> problems its own checks found,
+        minion -> its grain labels ``{labels, owned}``)."""
         if not minions:
-            return {}, set(), {}
+            return {}, set(), {}, {}
         ret = self.client.cmd(
             list(minions),
             "swarm.preflight",
@@ -81,17 +82,18 @@ class Fleet:
             timeout=self.timeout,
             full_return=True,
         )
-        infos, problems = {}, {}
+        infos, problems, grain_labels = {}, {}, {}
         for minion, data in ret.items():
             body = data.get("ret") if isinstance(data, dict) else None
             if isinstance(body, dict) and data.get("retcode", 0) == 0:
                 infos[minion] = body.get("info")
                 problems[minion] = list(body.get("problems") or [])
+                grain_labels[minion] = body.get("grain_labels") or {}
             else:
                 infos[minion] = None
                 problems[minion] = [f"swarm.preflight failed: {body!r}"]
         self.remember(infos)
-        return infos, set(ret), problems
+        return infos, set(ret), problems, grain_labels
 
     def on_manager(self, candidates: list[str], fun: str, timeout=None, **kwargs):
         """Run ``fun`` on the first of ``candidates`` whose dockerd says it is an active

@@ -17,13 +17,16 @@ from salt.exceptions import CommandExecutionError
 
 try:
     from salt_swarm.core import cluster_settings, local_node, membership
+    from salt_swarm.core import grain_labels as grain_label_logic
     from salt_swarm.core import nodes as node_ops
     from salt_swarm.core import prune as prune_logic
     from salt_swarm.core import rebalance as rebalance_ops
     from salt_swarm.core import settle as settle_ops
+    from salt_swarm.core import store_join as store_ops
     from salt_swarm.core.addresses import choose_address, split_port
     from salt_swarm.core.client import DEFAULT_TIMEOUT, DockerSettings, docker_errors, make_client
     from salt_swarm.core.errors import SwarmError
+    from salt_swarm.core.kv_stores import open_store
     from salt_swarm.core.secrets import check_role, check_token, redact
 
     HAS_DOCKER_SDK = True
@@ -147,7 +150,37 @@ def preflight():
     except CommandExecutionError as exc:
         url = _conf("docker_url", "")
         problems.append(f"swarm:docker_url: {exc}" if url else f"dockerd: {exc}")
-    return {"info": node, "problems": problems}
+    from_grains = {"labels": {}, "owned": []}
+    try:
+        from_grains = grain_labels()
+    except CommandExecutionError as exc:
+        problems.append(str(exc))
+    return {"info": node, "problems": problems, "grain_labels": from_grains}
+
+
+def grain_labels():
+    """
+    The node labels this minion's grains give under pillar ``swarm:grain_labels``
+    (rules ``{grain, keys, prefix}``, see docs/pillar.md): ``labels`` (key -> value)
+    and ``owned`` (globs of the label keys the rules manage: such labels the grains
+    no longer give are removed from the node). Grains that cannot be labels (lists,
+    mappings, bad keys) are skipped with a warning in the minion log.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' swarm.grain_labels
+    """
+    rules = _conf("grain_labels", [])
+    try:
+        labels, skipped = grain_label_logic.labels_and_skipped(__grains__, rules)
+        owned = grain_label_logic.owned_patterns(rules)
+    except SwarmError as exc:
+        raise CommandExecutionError(str(exc)) from None
+    for why in skipped:
+        log.warning("swarm:grain_labels: skipped %s", why)
+    return {"labels": labels, "owned": owned}
 
 
 def init(
@@ -277,6 +310,91 @@ def join(
             known_tokens=mine["tokens"] if mine else None,
         )
         return membership.join(client, req, force=force, test=test)
+
+
+def store_join(
+    role="worker",
+    store=None,
+    wait=None,
+    election_ttl=None,
+    advertise_addr=None,
+    listen_addr=None,
+    data_path_addr=None,
+    availability=None,
+    test=False,
+):
+    """
+    Make this node a ``manager`` or ``worker`` through a token store, with no
+    salt-master involved (``salt-call --local``). ``store`` defaults to pillar
+    ``swarm:token_store`` (``sdb://<profile>/<path>``; salt-swarm's ``etcd_swarm``
+    driver gives a race-free election, see docs/token-store.md).
+
+    Join data in the store: join through them. None yet: a manager takes part in
+    the store's election, and the one elected initializes the swarm (with
+    ``swarm:init`` options) and publishes the manager addresses and join tokens;
+    the others, and workers, wait up to ``wait`` seconds (``swarm:store_timeout``,
+    default 300) for them. A record of an elected node that never published is
+    taken over after ``election_ttl`` seconds (``swarm:election_ttl``; default
+    never). With ``swarm:first_manager`` set, only that minion may initialize
+    (for stores without compare-and-set). A member manager refreshes the store (tokens after a rotation, its
+    address). With ``swarm:grain_labels``, the node publishes the labels its
+    grains give, and managers apply every node's published labels. A store that
+    cannot be read is an error before anything changes.
+
+    Returns ``changed``, ``comment``, ``action`` (none, init or join), ``store``
+    (keys written, never their values) and ``labels`` (label changes by hostname).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call --local swarm.store_join role=manager
+        salt-call --local swarm.store_join store=sdb://myetcd/swarm/prod test=True
+    """
+    try:
+        check_role(role)
+    except SwarmError as exc:
+        raise CommandExecutionError(str(exc)) from None
+    uri = store or _conf("token_store")
+    if not uri:
+        raise CommandExecutionError(
+            "no token store: set swarm:token_store (sdb://<profile>/<path>) or pass store="
+        )
+    init_conf = _conf("init", {}) or {}
+    with_grain_labels = bool(_conf("grain_labels"))
+    from_grains = grain_labels() if with_grain_labels else {"labels": None, "owned": []}
+    ttl = election_ttl if election_ttl is not None else _conf("election_ttl")
+    first = _conf("first_manager")
+    try:
+        want = store_ops.StoreJoin(
+            me=__grains__["id"],
+            role=role,
+            init=membership.InitOptions(
+                advertise_addr=_address(
+                    advertise_addr or _conf("advertise_addr"), "advertise_addr"
+                ),
+                listen_addr=_listen(listen_addr),
+                data_path_addr=_address(data_path_addr, "data_path_addr"),
+                data_path_port=init_conf.get("data_path_port"),
+                default_addr_pool=init_conf.get("default_addr_pool") or (),
+                subnet_size=init_conf.get("subnet_size"),
+                autolock=_truthy(init_conf.get("autolock", False)),
+            ).validated(),
+            advertise_addr=_address(advertise_addr or _conf("advertise_addr"), "advertise_addr"),
+            listen_addr=_listen(listen_addr),
+            data_path_addr=_address(data_path_addr, "data_path_addr"),
+            availability=availability,
+            wait=float(wait if wait is not None else _conf("store_timeout", 300)),
+            election_ttl=None if ttl in (None, "") else float(ttl),
+            labels=from_grains["labels"],
+            labels_owned=tuple(from_grains["owned"]),
+            may_init=not first or first == __grains__["id"],
+        )
+        kv = open_store(uri, __opts__, __salt__.get("sdb.get"), __salt__.get("sdb.set"))
+    except (SwarmError, ValueError) as exc:
+        raise CommandExecutionError(str(exc)) from None
+    with _docker("swarm join through the token store") as client:
+        return store_ops.converge(client, kv, want, test=_truthy(test))
 
 
 def _from_mine(timeout, exclude=None, missing_ok=False):
@@ -514,6 +632,7 @@ def node_update(
     labels=None,
     labels_mode="merge",
     labels_remove=None,
+    labels_owned=None,
     force=False,
     test=False,
 ):
@@ -528,6 +647,9 @@ def node_update(
         node ends with exactly ``labels``).
     labels_remove
         Label keys to remove.
+    labels_owned
+        Globs of label keys owned by ``swarm:grain_labels``: such labels that
+        ``labels`` lacks are removed.
     force
         Demote even when that breaks quorum.
 
@@ -547,6 +669,7 @@ def node_update(
             labels=labels,
             labels_mode=labels_mode,
             labels_remove=labels_remove,
+            labels_owned=labels_owned,
             force=force,
             test=test,
         )
@@ -683,14 +806,7 @@ def manager_addr():
     """
     try:
         with _docker("docker info") as client:
-            docker_info = client.info()
-            now = local_node.summarize(docker_info)
-            if now["state"] != "active" or not now["manager"]:
-                return None
-            for entry in docker_info["Swarm"].get("RemoteManagers") or []:
-                if entry.get("NodeID") == now["node_id"]:
-                    return entry["Addr"]
-            return f"{now['address']}:2377"
+            return local_node.manager_address(client.info())
     except CommandExecutionError as exc:
         log.debug("swarm.manager_addr: %s", exc)
         return None

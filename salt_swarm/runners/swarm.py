@@ -232,7 +232,7 @@ def _plan_with_infos(managers, workers, labels, drain_managers, timeout):
         wanted_workers, w_missing = [], []
     everyone = sorted(set(wanted_managers) | set(wanted_workers))
     fleet = _fleet(timeout)
-    infos, live, node_problems = fleet.preflight(everyone)
+    infos, live, node_problems, grain_labels = fleet.preflight(everyone)
     args = (wanted_managers, wanted_workers, live, infos, m_missing + w_missing, node_problems)
     found = plan_logic.problems(*args)
     if found:
@@ -250,7 +250,7 @@ def _plan_with_infos(managers, workers, labels, drain_managers, timeout):
             result = plan_logic.with_stale(result, infos, {n.id for n in nodes})
             result = plan_logic.with_role_changes(result, infos, nodes)
     planned = result.as_dict()
-    planned["nodes"] = _node_settings(result, infos, labels or [], drain_managers)
+    planned["nodes"] = _node_settings(result, infos, labels or [], drain_managers, grain_labels)
     members = [result.first_manager, *result.managers, *result.workers]
     planned["hostnames"] = {m: infos[m]["hostname"] for m in members}
     planned["unsettled"] = (
@@ -281,11 +281,14 @@ def _role_change_problems(fleet, managers, workers, infos) -> list[str]:
     return []
 
 
-def _node_settings(result, infos, labels, drain_managers):
-    """hostname -> {availability, labels} for every member, from the role and label targets."""
+def _node_settings(result, infos, labels, drain_managers, grain_labels=None):
+    """hostname -> {role, availability, labels, labels_owned} for every member, from
+    the role and label targets; the labels each member's grains give come first
+    (``swarm:grain_labels``), pillar's label rules override them."""
     members = [result.first_manager, *result.managers, *result.workers]
     managers = {result.first_manager, *result.managers}
-    wanted = {m: {"labels": {}} for m in members}
+    from_grains = grain_labels or {}
+    wanted = {m: {"labels": dict((from_grains.get(m) or {}).get("labels") or {})} for m in members}
     if not isinstance(labels, list):
         raise SaltInvocationError("labels: expected a list of {tgt, tgt_type, labels}")
     for rule in labels:
@@ -298,6 +301,9 @@ def _node_settings(result, infos, labels, drain_managers):
     nodes = {}
     for minion in members:
         node = {"labels": wanted[minion]["labels"]}
+        owned = (from_grains.get(minion) or {}).get("owned")
+        if owned:
+            node["labels_owned"] = list(owned)
         node["role"] = "manager" if minion in managers else "worker"
         node["availability"] = "drain" if drain_managers and minion in managers else "active"
         nodes[infos[minion]["hostname"]] = node

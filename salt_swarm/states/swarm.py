@@ -230,6 +230,68 @@ def worker(
     )
 
 
+def store_joined(
+    name,
+    role,
+    store=None,
+    wait=None,
+    election_ttl=None,
+    advertise_addr=None,
+    listen_addr=None,
+    data_path_addr=None,
+    availability=None,
+):
+    """
+    Make sure this node is a ``manager`` or ``worker`` of the swarm whose join data
+    live in a token store (``store``, default pillar ``swarm:token_store``), with no
+    salt-master needed: ``salt-call --local state.apply swarm`` at boot. With nothing
+    published yet, the managers hold an election in the store and the winner
+    initializes the swarm; everyone else waits for the data and joins. Node labels
+    from grains (``swarm:grain_labels``) are published, and applied by managers.
+    Tokens never appear in the return. See ``swarm.store_join``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call --local state.single swarm.store_joined name=swarm role=worker
+    """
+    ret = _ret(name)
+    test = __opts__["test"]
+    try:
+        before = _unlock_if_locked(ret, test) if role == "manager" else __salt__["swarm.info"]()
+        if before["state"] == "locked" and test:
+            ret["result"] = None
+            ret["comment"] = "the manager is locked and would be unlocked with swarm:unlock_key"
+            return ret
+        res = __salt__["swarm.store_join"](
+            role=role,
+            store=store,
+            wait=wait,
+            election_ttl=election_ttl,
+            advertise_addr=advertise_addr,
+            listen_addr=listen_addr,
+            data_path_addr=data_path_addr,
+            availability=availability,
+            test=test,
+        )
+    except CommandExecutionError as exc:
+        node = __grains__.get("id", "this node")
+        return _fail(ret, f"{node} as {role} through the token store: {exc}")
+    ret["comment"] = res["comment"]
+    if res["action"] != "none" and res["changed"]:
+        ret["changes"]["swarm"] = {"old": _describe(before), "new": role}
+        if res["action"] == "init":
+            ret["changes"]["swarm"]["initialized"] = True
+    if res["store"]:
+        ret["changes"]["store"] = sorted(set(res["store"]))
+    if res["labels"]:
+        ret["changes"]["labels"] = res["labels"]
+    if test and ret["changes"]:
+        ret["result"] = None
+    return ret
+
+
 def left(name, force=False):
     """
     Make sure this node is in no swarm. A manager is demoted first (refused when that
@@ -263,6 +325,7 @@ def node(
     labels=None,
     labels_mode="merge",
     labels_remove=None,
+    labels_owned=None,
     force=False,
 ):
     """
@@ -272,6 +335,9 @@ def node(
 
     labels_mode
         ``merge`` (default) keeps labels not listed; ``replace`` removes them.
+    labels_owned
+        Globs of label keys owned by ``swarm:grain_labels``: such labels not in
+        ``labels`` are removed (labels follow grain changes).
 
     CLI Example:
 
@@ -287,6 +353,7 @@ def node(
         labels=labels,
         labels_mode=labels_mode,
         labels_remove=labels_remove,
+        labels_owned=labels_owned,
         force=force,
     )
     try:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -28,6 +26,7 @@ from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.etcd_client import EtcdClient
 from salt_swarm.core.kv_stores import EtcdStore, SdbStore, open_store
 from salt_swarm.sdb import etcd_swarm
+from tests.etcd_server import EtcdServer, free_port
 
 WORKER = "SWMTKN-1-" + "a" * 50 + "-" + "w" * 25
 MANAGER = "SWMTKN-1-" + "a" * 50 + "-" + "m" * 25
@@ -36,77 +35,6 @@ ROOT_PW = "root-pw-Zx81"
 READER_PW = "reader-pw-Qy27"
 WRITER_PW = "writer-pw-Lm55"
 SALT_CALL = Path(sys.executable).parent / "salt-call"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class EtcdServer:
-    """One etcd member on loopback; ``stop`` ends exactly the process it started."""
-
-    def __init__(self, binary, workdir: Path, tls: dict | None = None, extra=()):
-        self.dir = workdir
-        self.dir.mkdir(parents=True, exist_ok=True)
-        scheme = "https" if tls else "http"
-        self.url = f"{scheme}://127.0.0.1:{free_port()}"
-        peer = f"http://127.0.0.1:{free_port()}"
-        args = [
-            binary,
-            "--name=t",
-            f"--data-dir={self.dir / 'data'}",
-            f"--listen-client-urls={self.url}",
-            f"--advertise-client-urls={self.url}",
-            f"--listen-peer-urls={peer}",
-            f"--initial-advertise-peer-urls={peer}",
-            f"--initial-cluster=t={peer}",
-            *extra,
-        ]
-        if tls:
-            args += [
-                f"--cert-file={tls['server_cert']}",
-                f"--key-file={tls['server_key']}",
-                f"--trusted-ca-file={tls['ca']}",
-                "--client-cert-auth",
-            ]
-        self.log = open(self.dir / "etcd.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait_ready(self, client: EtcdClient, timeout=30):
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"etcd exited {self.proc.returncode}: see {self.log.name}")
-            try:
-                client.get("readiness-probe")
-                return
-            except SwarmError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.log.close()
-
-
-@pytest.fixture(scope="session")
-def etcd_binary():
-    binary = shutil.which("etcd")
-    if binary:
-        return binary
-    reason = "etcd is not installed (Debian package etcd-server)"
-    if os.environ.get("SALT_SWARM_REQUIRE_LAB", "") not in ("", "0"):
-        pytest.fail(f"etcd required (SALT_SWARM_REQUIRE_LAB is set): {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

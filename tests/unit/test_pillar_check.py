@@ -86,6 +86,13 @@ def test_the_example_shape_is_usable():
         (with_(mine="manager*"), "swarm:mine", "expected a mapping"),
         (with_(engine={"install": "yes"}), "swarm:engine:install", "true or false"),
         (with_(first_manager=["manager1"]), "swarm:first_manager", "expected a string"),
+        (with_(token_store="etcd://x/y"), "swarm:token_store", "not an sdb URI"),
+        (with_(token_store="sdb://onlyprofile"), "swarm:token_store", "needs a profile and a path"),
+        (with_(store_timeout="long"), "swarm:store_timeout", "seconds"),
+        (with_(election_ttl=-5), "swarm:election_ttl", "seconds"),
+        (with_(grain_labels={"grain": "ec2_tags"}), "swarm:grain_labels", "expected a list"),
+        (with_(grain_labels=[{"keys": 3}]), "swarm:grain_labels[0]:keys", "expected a string"),
+        (with_(grain_labels=[{}]), "swarm:grain_labels[0]", "needs keys"),
     ],
 )
 def test_a_bad_key_is_named_with_what_is_wanted(conf, field, words):

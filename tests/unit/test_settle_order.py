@@ -10,7 +10,9 @@ from salt_swarm.core.errors import SwarmError
 def calls(monkeypatch):
     seen = []
 
-    def update(client, host, role=None, availability=None, labels=None, test=False):
+    def update(
+        client, host, role=None, availability=None, labels=None, labels_owned=None, test=False
+    ):
         seen.append((host, role))
         if host == "boom":
             raise SwarmError("refusing to demote boom: it would leave 1 of 2 managers reachable")

@@ -254,3 +254,48 @@ def test_a_bad_port_in_a_manager_address_is_named():
     store = MemoryStore({"managers": ["198.18.0.10:99999"], "tokens": TOKENS})
     with pytest.raises(SwarmError, match=r"sdb://mem/swarm/managers: bad port"):
         token_store.read_join_data(store)
+
+
+# -- read-modify-write: manager list and node labels ----------------------------------
+
+
+def test_add_manager_appends_once():
+    store = MemoryStore({"managers": ["198.18.0.10:2377"]})
+    assert token_store.add_manager(store, "198.18.0.11:2377") is True
+    assert token_store.add_manager(store, "198.18.0.11:2377") is False
+    assert store.data["managers"] == ["198.18.0.10:2377", "198.18.0.11:2377"]
+
+
+def test_add_manager_refuses_a_token_for_an_address():
+    with pytest.raises(SwarmError, match="is not a manager address") as err:
+        token_store.add_manager(MemoryStore(), MANAGER)
+    assert MANAGER not in str(err.value)
+
+
+def test_racing_adds_keep_every_address():
+    store = MemoryStore({"managers": []})
+    race(8, lambda i: token_store.add_manager(store, f"198.18.0.{10 + i}:2377"))
+    assert sorted(store.data["managers"]) == sorted(f"198.18.0.{10 + i}:2377" for i in range(8))
+
+
+def test_node_labels_round_trip_and_no_write_when_same():
+    store = MemoryStore()
+    assert token_store.put_node_labels(store, "w1", {"docker.role": "web"}, ["docker.*"])
+    assert not token_store.put_node_labels(store, "w1", {"docker.role": "web"}, ["docker.*"])
+    assert token_store.node_labels(store) == {
+        "w1": {"labels": {"docker.role": "web"}, "owned": ["docker.*"]}
+    }
+
+
+def test_node_labels_drop_bad_entries():
+    store = MemoryStore({"node_labels": {"w1": "text", "w2": {"labels": {}}, "nonce": "ab"}})
+    assert token_store.node_labels(store) == {"w2": {"labels": {}}}
+
+
+def test_modify_gives_up_when_always_beaten():
+    class Beaten(MemoryStore):
+        def replace(self, name, expected, value):
+            return False, "someone else"
+
+    with pytest.raises(SwarmError, match="3 writers in a row"):
+        token_store.modify(Beaten(), "managers", lambda cur: ["x:2377"], tries=3)

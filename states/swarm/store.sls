@@ -1,0 +1,17 @@
+{#- Membership through the token store in swarm:token_store, no master needed:
+    `salt-call --local state.apply swarm` at boot. The managers elect one of them
+    in the store to initialize the swarm; everyone else joins with the data it
+    publishes there. Labels from grains (swarm:grain_labels) follow. -#}
+{%- from "swarm/map.jinja" import swarm with context %}
+{%- from "swarm/role.jinja" import role with context %}
+{%- if not role %}
+{{ raise("swarm.store: this minion is in neither swarm:managers nor swarm:workers") }}
+{%- endif %}
+swarm member through the token store:
+  swarm.store_joined:
+    - role: {{ "manager" if role == "managers" else "worker" }}
+    - store: {{ swarm.token_store | json }}
+    - advertise_addr: {{ (swarm.advertise_addr or none) | json }}
+{%- if role == "managers" %}
+    - listen_addr: {{ (swarm.listen_addr or none) | json }}
+{%- endif %}
