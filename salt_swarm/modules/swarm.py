@@ -174,7 +174,7 @@ def grain_labels():
     """
     rules = _conf("grain_labels", [])
     try:
-        labels, skipped = grain_label_logic.labels_and_skipped(__grains__, rules)
+        labels, skipped = grain_label_logic.labels_and_skipped(dict(__grains__), rules)
         owned = grain_label_logic.owned_patterns(rules)
     except SwarmError as exc:
         raise CommandExecutionError(str(exc)) from None

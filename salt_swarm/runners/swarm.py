@@ -507,12 +507,17 @@ def join_minion(minion, timeout=10):
                 info, node_id=joined.get("node_id") or fleet.call(minion, "swarm.info")["node_id"]
             )
         drain = role == "manager" and conf.get("drain_managers", True)
+        from_grains = fleet.call(minion, "swarm.grain_labels") if conf.get("grain_labels") else {}
         result["node"] = fleet.call(
             active[0],
             "swarm.node_update",
             [info["node_id"]],
             availability="drain" if drain else "active",
-            labels=_labels_for(fleet, minion, conf.get("labels")),
+            labels={
+                **from_grains.get("labels", {}),
+                **_labels_for(fleet, minion, conf.get("labels")),
+            },
+            labels_owned=from_grains.get("owned") or None,
         )
         if result["joined"]:
             result["stale_removed"] = fleet.call(active[0], "swarm.prune_twins")
