@@ -353,6 +353,15 @@ class Lab:
             state["hosts"][name][daemon] = None
             self._save(state)
 
+    def signal_daemon(self, name: str, daemon: str, signum: int) -> None:
+        """Send ``signum`` to one daemon of a host by its recorded pid (fault tests
+        pause a minion with SIGSTOP and let it go on with SIGCONT)."""
+        with self._locked():
+            proc = Proc.from_dict(self._load()["hosts"][name].get(daemon))
+        if not procs.alive(proc):
+            raise LabError(f"{daemon} on {name} is not running")
+        os.kill(proc.pid, signum)
+
     def restart_master(self, timeout: float = 60) -> None:
         """Stop the salt-master (by its recorded pid) and start it again, until it listens."""
         self._drop_client()

@@ -792,6 +792,53 @@ def health():
         return node_ops.cluster_health(client)
 
 
+def mine_refresh():
+    """
+    Send this minion's swarm mine entries (the ``mine_functions`` entries of
+    ``swarm.manager_addr`` and ``swarm.join_tokens``, or the functions named in
+    ``swarm:mine:addr_function``/``tokens_function``, with their ``allow_tgt``) to
+    the master and return once the master has stored them: ``mine.update`` only
+    fires an event to the minion process, sleeps half a second and returns before
+    the master has the data. Returns the entries sent (names only). Masterless
+    (``file_client: local``) it runs ``mine.update`` for them.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.mine_refresh
+    """
+    import salt.channel.client
+    import salt.utils.mine
+
+    ours = {_conf("mine:addr_function", MINE_ADDR), _conf("mine:tokens_function", MINE_TOKENS)}
+    configured = __salt__["config.merge"]("mine_functions", {}) or {}
+    data, wanted = {}, {}
+    for alias, spec in configured.items():
+        name, args, kwargs, acl = salt.utils.mine.parse_function_definition(spec)
+        if alias not in ours and name not in ours:
+            continue
+        wanted[alias] = spec
+        value = __salt__[name or alias](*args, **kwargs)
+        data[alias] = (
+            salt.utils.mine.wrap_acl_structure(value, **acl) if acl.get("allow_tgt") else value
+        )
+    if not data:
+        raise CommandExecutionError(
+            f"mine_functions has no entry for {' or '.join(sorted(ours))}: nothing to send "
+            "(see docs/pillar.md, The mine)"
+        )
+    if __opts__.get("file_client") == "local":
+        __salt__["mine.update"](mine_functions=wanted)
+        return sorted(data)
+    load = {"cmd": "_mine", "data": data, "id": __opts__["id"], "clear": False}
+    with salt.channel.client.ReqChannel.factory(__opts__) as channel:
+        stored = channel.send(load)
+    if stored is not True:
+        raise CommandExecutionError(f"the master did not store the mine entries: {stored!r}")
+    return sorted(data)
+
+
 def manager_addr():
     """
     Mine function: this node's manager address (``addr:port``), only on an active

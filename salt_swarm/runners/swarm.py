@@ -347,7 +347,7 @@ def settle(nodes, managers=None, test=False, wait=60, timeout=10):
 def wait_mine(minions, function="swarm.manager_addr", timeout=30):
     """
     Wait until the master's mine holds a non-empty ``function`` entry for every one
-    of ``minions`` (``mine.update`` is fire-and-forget). Returns the entries; raises
+    of ``minions`` (``mine.update`` is fire-and-forget; ``swarm.mine_refresh`` is not). Returns the entries; raises
     after ``timeout`` seconds naming the minions still missing.
 
     CLI Example:
@@ -502,7 +502,7 @@ def join_minion(minion, timeout=10):
             joined = fleet.call(minion, "swarm.join", role=role, timeout=120)
             result["joined"] = True
             if role == "manager":
-                fleet.call(minion, "mine.update")
+                fleet.call(minion, "swarm.mine_refresh")
             info = dict(
                 info, node_id=joined.get("node_id") or fleet.call(minion, "swarm.info")["node_id"]
             )
@@ -655,12 +655,12 @@ def recover(timeout=10, wait=60):
             if node.is_manager and node.id != me and node.status != "ready":
                 fleet.call(survivor, "swarm.remove_node", [node.id], force=True)
                 steps.append(f"{node.hostname}: down manager demoted and removed")
-        fleet.call(survivor, "mine.update")
+        fleet.call(survivor, "swarm.mine_refresh")
         rejoin = [m for m in managers if m != survivor and infos.get(m)]
         for minion in rejoin:
             fleet.call(minion, "swarm.leave", force=True)
+            # swarm.manager sends the mine entries itself (mine_update)
             fleet.call(minion, "state.sls", ["swarm.manager"], timeout=120)
-            fleet.call(minion, "mine.update")
             steps.append(f"{minion}: left the broken swarm and joined again as a manager")
         still_down = sorted(m for m in managers if m != survivor and not infos.get(m))
     except (SwarmError, SaltInvocationError) as exc:

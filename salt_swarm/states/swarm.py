@@ -48,6 +48,19 @@ def _fail(ret, message):
     return ret
 
 
+def _refresh_mine(ret, what):
+    """After a change on a manager: its mine entries to the master, stored before we go on."""
+    try:
+        __salt__["swarm.mine_refresh"]()
+    except CommandExecutionError as exc:
+        ret["result"] = False
+        ret["comment"] += (
+            f"; {what}, but sending its mine entries failed: {exc} (run swarm.mine_refresh)"
+        )
+        return
+    ret["comment"] += "; mine entries sent"
+
+
 def _describe(info):
     if info["state"] != "active":
         return info["state"]
@@ -77,10 +90,12 @@ def initialized(
     subnet_size=None,
     autolock=False,
     availability="active",
+    mine_update=False,
 ):
     """
     Make sure this node manages a swarm: initialize a new one here when the node is in
-    none. A node that already manages a swarm is left as it is (use ``swarm.settings``
+    none. With ``mine_update: True`` a new swarm's manager address and tokens are
+    sent to the master's mine (``swarm.mine_refresh``) before the state returns. A node that already manages a swarm is left as it is (use ``swarm.settings``
     to change cluster settings); a worker is an error. Arguments are those of
     ``swarm.init``; addresses take an IP, an interface name or a CIDR.
 
@@ -117,12 +132,14 @@ def initialized(
         if not test:
             new.update(node_id=res["node_id"], cluster_id=res["cluster_id"], address=res["address"])
         ret["changes"]["swarm"] = {"old": _describe(before), "new": new}
+        if mine_update and not test:
+            _refresh_mine(ret, "the swarm is initialized")
     if test and ret["changes"]:
         ret["result"] = None
     return ret
 
 
-def _joined(name, role, **kwargs):
+def _joined(name, role, mine_update=False, **kwargs):
     ret = _ret(name)
     test = __opts__["test"]
     try:
@@ -150,6 +167,8 @@ def _joined(name, role, **kwargs):
         ret["changes"]["swarm"] = change
         if not test:
             ret["changes"]["node_id"] = res["node_id"]
+            if mine_update and role == "manager":
+                _refresh_mine(ret, "the node joined")
     if test and ret["changes"]:
         ret["result"] = None
     return ret
@@ -165,6 +184,7 @@ def manager(
     availability=None,
     force=False,
     mine_timeout=60,
+    mine_update=False,
 ):
     """
     Make sure this node is a manager of the swarm: join as manager through
@@ -172,7 +192,8 @@ def manager(
     (waiting up to ``mine_timeout`` seconds). ``token`` may come from pillar or sdb
     instead of the mine; it never appears in the state's return. A locked manager is unlocked with
     ``swarm:unlock_key`` from pillar. A worker of the swarm is an error: promote it
-    from a manager (``swarm.node`` with ``role: manager``).
+    from a manager (``swarm.node`` with ``role: manager``). With ``mine_update: True``
+    a manager that joined sends its mine entries to the master before returning.
 
     CLI Example:
 
@@ -183,6 +204,7 @@ def manager(
     return _joined(
         name,
         "manager",
+        mine_update=mine_update,
         managers=managers,
         token=token,
         advertise_addr=advertise_addr,

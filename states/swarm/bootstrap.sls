@@ -1,7 +1,8 @@
 {#- Orchestrate: salt-run state.orchestrate swarm.bootstrap
     1. plan (checks every role target before any change), 2. first manager,
-    3. mine refresh and a bounded wait until the master holds it, 4. the other
-    managers one at a time, each followed by a mine refresh, 5. all workers at once,
+    3. every manager's mine entries to the master (stored when the step returns),
+    4. the other managers one at a time, each sending its mine entries as it joins
+    (swarm.manager with mine_update), 5. all workers at once,
     6. node settings (roles, drain managers, labels) through a manager that answers,
     7. a conformance check (runner swarm.check) that fails when the swarm differs.
     Members the plan finds in place get no join step (the first manager too), and
@@ -53,24 +54,18 @@ swarm first manager:
     swarm re-runs with no changes at all. -#}
 {%- if plan.to_join %}
 
-{#- Every manager refreshes: one that used to manage another swarm must not keep
-    serving that swarm's tokens from the mine. Joiners read the managers' entries
-    only (swarm:mine:target defaults to the managers target). #}
-swarm first manager mine:
+{#- Every manager sends its mine entries, and the master has stored them when the
+    step returns (swarm.mine_refresh): one that used to manage another swarm must not
+    keep serving that swarm's tokens from the mine. Joiners read the managers'
+    entries only (swarm:mine:target defaults to the managers target). #}
+swarm managers mine:
   salt.function:
-    - name: mine.update
+    - name: swarm.mine_refresh
     - tgt: {{ ([first] + plan.managers) | join(",") }}
     - tgt_type: list
+    - failhard: True
 {{- after(ns) }}
-{%- set ns.previous = "swarm first manager mine" %}
-
-swarm first manager ready:
-  salt.runner:
-    - name: swarm.wait_mine
-    - minions: [{{ first }}]
-    - require:
-      - salt: swarm first manager mine
-{%- set ns.previous = "swarm first manager ready" %}
+{%- set ns.previous = "swarm managers mine" %}
 {%- endif %}
 
 {#- Members already in place are skipped: their states would find nothing to do. #}
@@ -97,20 +92,6 @@ swarm manager {{ manager }}:
 {{- after(ns) }}
 {%- set ns.previous = "swarm manager " ~ manager %}
 
-swarm manager {{ manager }} mine:
-  salt.function:
-    - name: mine.update
-    - tgt: {{ manager }}
-    - require:
-      - salt: swarm manager {{ manager }}
-
-swarm manager {{ manager }} ready:
-  salt.runner:
-    - name: swarm.wait_mine
-    - minions: [{{ manager }}]
-    - require:
-      - salt: swarm manager {{ manager }} mine
-{%- set ns.previous = "swarm manager " ~ manager ~ " ready" %}
 {%- endfor %}
 
 {%- set stale_workers = plan.workers | select("in", plan.stale) | list %}

@@ -4,4 +4,5 @@ swarm manager:
   swarm.manager:
     - advertise_addr: {{ (swarm.advertise_addr or none) | json }}
     - listen_addr: {{ (swarm.listen_addr or none) | json }}
+    - mine_update: True
     - mine_timeout: {{ swarm.mine_timeout }}

@@ -1,6 +1,8 @@
 """Faults during and between orchestrate runs, on the lab's real daemons. Each test
 ends with the swarm as pillar says (or, for refusals, with nothing changed)."""
 
+import signal
+
 import pytest
 
 from salt_swarm.lab import swarms
@@ -77,10 +79,17 @@ def test_first_manager_dies_after_the_managers_joined_workers_join_through_anoth
             return False
 
     run = in_background(lab)
-    wait_for(lambda: three_managers() or run.done(), 180, "three managers in the swarm")
-    assert not run.done(), run.result().out
-    worker_before = local(lab, "host4")
-    lab.stop_daemon("host1", "dockerd", timeout=5)
+    wait_for(lambda: local(lab, "host1") == "active" or run.done(), 120, "host1 initialized")
+    # The plan is done; host4's minion is paused so its join cannot start before host1
+    # is down, however quickly the workers' step follows the last manager.
+    lab.signal_daemon("host4", "minion", signal.SIGSTOP)
+    try:
+        wait_for(lambda: three_managers() or run.done(), 180, "three managers in the swarm")
+        assert not run.done(), run.result().out
+        worker_before = local(lab, "host4")
+        lab.stop_daemon("host1", "dockerd", timeout=5)
+    finally:
+        lab.signal_daemon("host4", "minion", signal.SIGCONT)
     try:
         result = run.result(timeout=300)
         assert worker_before == "inactive"  # the workers' step had not started
