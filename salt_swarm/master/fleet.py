@@ -24,6 +24,7 @@ class Fleet:
         self.opts = opts
         self.timeout = timeout
         self._client = None
+        self.listed: dict[str, list] = {}  # manager -> swarm.nodes rows from preflight
 
     @property
     def client(self):
@@ -89,6 +90,8 @@ class Fleet:
                 infos[minion] = body.get("info")
                 problems[minion] = list(body.get("problems") or [])
                 grain_labels[minion] = body.get("grain_labels") or {}
+                if isinstance(body.get("nodes"), list):
+                    self.listed[minion] = body["nodes"]
             else:
                 infos[minion] = None
                 problems[minion] = [f"swarm.preflight failed: {body!r}"]
@@ -131,6 +134,8 @@ class Fleet:
         """The node list from the first of ``candidates`` (active managers) that answers."""
         failures = []
         for manager in candidates:
+            if manager in self.listed:  # listed in this run's preflight
+                return manager, [node_view(api_shape(n)) for n in self.listed[manager]]
             try:
                 rows = self.call(manager, "swarm.nodes")
             except SwarmError as exc:

@@ -123,7 +123,8 @@ def info():
 def preflight():
     """
     What the bootstrap plan asks every member before anything changes: this node's
-    ``info`` (as ``swarm.info``, or None when dockerd does not answer) and the
+    ``info`` (as ``swarm.info``, or None when dockerd does not answer), its
+    ``grain_labels``, on an active manager the ``nodes`` it lists, and the
     ``problems`` this node finds with its settings: dockerd unreachable (naming
     ``swarm:docker_url``), ``swarm:advertise_addr`` or ``swarm:listen_addr`` that
     do not resolve to one of its addresses. Never raises for those: the plan lists
@@ -155,7 +156,14 @@ def preflight():
         from_grains = grain_labels()
     except CommandExecutionError as exc:
         problems.append(str(exc))
-    return {"info": node, "problems": problems, "grain_labels": from_grains}
+    found = {"info": node, "problems": problems, "grain_labels": from_grains}
+    if node and node["state"] == "active" and node["manager"]:
+        # The plan needs one manager's node list: it comes in the same publish.
+        try:
+            found["nodes"] = nodes()
+        except CommandExecutionError as exc:  # no leader: the plan says so later
+            log.debug("swarm.preflight: no node list: %s", exc)
+    return found
 
 
 def grain_labels():
