@@ -67,6 +67,12 @@ def _describe(info):
     return "manager" if info["manager"] else "worker"
 
 
+def _would_unlock(ret):
+    ret["result"] = None
+    ret["comment"] = "the manager is locked and would be unlocked with swarm:unlock_key"
+    return ret
+
+
 def _unlock_if_locked(ret, test):
     """A locked manager (autolock, daemon restarted) is unlocked with the pillar key first."""
     info = __salt__["swarm.info"]()
@@ -110,9 +116,7 @@ def initialized(
     try:
         before = _unlock_if_locked(ret, test)
         if before["state"] == "locked":  # only in test mode
-            ret["result"] = None
-            ret["comment"] = "the manager is locked and would be unlocked with swarm:unlock_key"
-            return ret
+            return _would_unlock(ret)
         res = __salt__["swarm.init"](
             advertise_addr=advertise_addr,
             listen_addr=listen_addr,
@@ -146,9 +150,7 @@ def _joined(name, role, mine_update=False, **kwargs):
         before = _unlock_if_locked(ret, test) if role == "manager" else __salt__["swarm.info"]()
         if before["state"] == "locked":
             if test and role == "manager":
-                ret["result"] = None
-                ret["comment"] = "the manager is locked and would be unlocked with swarm:unlock_key"
-                return ret
+                return _would_unlock(ret)
             return _fail(ret, "this node is a locked manager; unlock it (swarm:unlock_key)")
         if test:
             kwargs["mine_timeout"] = 0
@@ -283,9 +285,7 @@ def store_joined(
     try:
         before = _unlock_if_locked(ret, test) if role == "manager" else __salt__["swarm.info"]()
         if before["state"] == "locked" and test:
-            ret["result"] = None
-            ret["comment"] = "the manager is locked and would be unlocked with swarm:unlock_key"
-            return ret
+            return _would_unlock(ret)
         res = __salt__["swarm.store_join"](
             role=role,
             store=store,
