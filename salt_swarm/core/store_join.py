@@ -34,10 +34,8 @@ class StoreJoin:
 
     me: str
     role: str
+    # Addresses for a join too: advertise_addr, listen_addr and data_path_addr.
     init: membership.InitOptions = field(default_factory=membership.InitOptions)
-    advertise_addr: str | None = None
-    listen_addr: str = "0.0.0.0:2377"
-    data_path_addr: str | None = None
     availability: str | None = None
     wait: float = 300
     election_ttl: float | None = None
@@ -103,9 +101,9 @@ def _join(client, store, data, want: StoreJoin, test: bool, out: dict) -> None:
         role=want.role,
         managers=tuple(data.managers),
         token=data.token(want.role),
-        advertise_addr=want.advertise_addr,
-        listen_addr=want.listen_addr,
-        data_path_addr=want.data_path_addr,
+        advertise_addr=want.init.advertise_addr,
+        listen_addr=want.init.listen_addr,
+        data_path_addr=want.init.data_path_addr,
         availability=want.availability,
         known_tokens=data.tokens,
     )
