@@ -9,7 +9,13 @@ For each size (managers+workers) and each run, in this order:
 - orchestrate: `salt-run state.orchestrate swarm.bootstrap`, pillar naming exactly
   these hosts, wall time of the salt-run process (it ends with its own check that
   every node is Ready with its role, drain and labels);
-- re-run: the same orchestrate on the converged swarm (changes must be zero).
+- re-run: the same orchestrate on the converged swarm (changes must be zero);
+- highstate: `salt -L <members> state.apply` on the converged swarm (top file: the
+  formula `swarm` for every minion; changes must be zero), and the same highstate with
+  a top file of one `test.nop` state: what any highstate costs on these minions;
+- salt floor: an orchestrate with the bootstrap's publishes (every member, the first
+  manager, the managers, each other manager, all workers, two on the first manager)
+  that only runs test.ping: what Salt itself costs for that shape, with no Docker.
 Every node leaves the swarm between runs (not timed). Prints one row per run and a
 median row per size, with the ratio orchestrate / floor.
 """
@@ -26,9 +32,13 @@ from pathlib import Path
 from salt_swarm.lab import swarms
 from salt_swarm.lab.lab import Lab, repo_root
 
-try:
-    from resources import Usage  # run as a script: bench/ is on sys.path
+try:  # run as a script: bench/ is on sys.path
+    import state_tree
+    from highstate import highstate
+    from resources import Usage
 except ImportError:  # imported as bench.bootstrap
+    from bench import state_tree
+    from bench.highstate import highstate
     from bench.resources import Usage
 
 SUMMARY = re.compile(r"Succeeded: (\d+)(?: \(changed=(\d+)\))?\s+Failed:\s+(\d+)")
@@ -75,14 +85,50 @@ def floor(lab: Lab, managers: list[str], workers: list[str]) -> float:
     return time.monotonic() - began
 
 
-def orchestrate(lab: Lab) -> tuple[float, int]:
+def orchestrate(lab: Lab, sls: str = "swarm.bootstrap") -> tuple[float, int]:
     began = time.monotonic()
-    res = lab.salt_run("state.orchestrate", "swarm.bootstrap")
+    res = lab.salt_run("state.orchestrate", sls)
     took = time.monotonic() - began
     found = SUMMARY.findall(res.stdout)
     if res.returncode != 0 or not found or found[-1][2] != "0":
         raise SystemExit(f"orchestrate failed:\n{res.stdout}{res.stderr}")
     return took, int(found[-1][1] or 0)
+
+
+def one_run(lab: Lab, tree: Path, managers: list[str], workers: list[str], usage: bool):
+    """floor, salt floor, orchestrate, re-run, re-run changes, highstate, its changes,
+    no-op highstate (seconds and counts) for one run from bare nodes."""
+    members = managers + workers
+    swarms.leave_all(lab, lab.hosts)
+    fl = floor(lab, managers, workers)
+    swarms.leave_all(lab, lab.hosts)
+    salt_fl, _ = orchestrate(lab, "salt_floor")
+    if usage:
+        with Usage() as used:
+            orch, _ = orchestrate(lab)
+        print(f"usage: {used.report()}", flush=True)
+    else:
+        orch, _ = orchestrate(lab)
+    rerun, changes = orchestrate(lab)
+    state_tree.point_top(tree, "swarm")
+    high, high_changes = highstate(lab, members)
+    state_tree.point_top(tree, "noop")
+    noop, _ = highstate(lab, members)
+    return fl, salt_fl, orch, rerun, changes, high, high_changes, noop
+
+
+HEAD = (
+    f"{'size':>5} {'run':>3} {'floor':>6} {'salt fl':>8} {'orch':>6} {'ratio':>6} "
+    f"{'re-run':>7} {'chg':>4} {'highst':>7} {'chg':>4} {'no-op hs':>9}"
+)
+
+
+def row(label: str, run: str, r) -> str:
+    fl, salt_fl, orch, rerun, changes, high, high_changes, noop = r
+    return (
+        f"{label:>5} {run:>3} {fl:>6.2f} {salt_fl:>8.2f} {orch:>6.2f} {orch / fl:>6.2f} "
+        f"{rerun:>7.2f} {changes:>4} {high:>7.2f} {high_changes:>4} {noop:>9.2f}"
+    )
 
 
 def main() -> None:
@@ -99,62 +145,56 @@ def main() -> None:
     lab = Lab()
     names = [f"manager{i}" for i in range(1, most_m + 1)]
     names += [f"worker{i}" for i in range(1, most_w + 1)]
-    report = lab.up(names, log=lambda *_: None)
-    print(f"lab: {len(report.hosts)} hosts up in {report.seconds} s")
-    print(
-        f"{'size':>5} {'run':>3} {'floor s':>8} {'orchestrate s':>14} {'ratio':>6} "
-        f"{'re-run s':>9} {'re-run changes':>15}"
-    )
     rows = []
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = state_tree.make(Path(tmp) / "states", names[:most_m], names[most_m:])
+        report = lab.up(names, states_dir=tree, log=lambda *_: None)
+        print(f"lab: {len(report.hosts)} hosts up in {report.seconds} s")
+        print("seconds; ratio = orchestrate / floor; chg = states with changes")
+        print(HEAD)
+        try:
             for m, w in sizes:
                 managers, workers = names[:m], [f"worker{i}" for i in range(1, w + 1)]
                 members = managers + workers
+                state_tree.make(tree, managers, workers)
                 write_pillar(Path(tmp) / f"{m}+{w}", managers, workers)
                 lab.use_pillar(Path(tmp) / f"{m}+{w}")
                 lab.salt_json("-L", ",".join(members), "saltutil.refresh_pillar", "wait=True")
                 got = []
                 for run in range(1, args.runs + 1):
-                    swarms.leave_all(lab, lab.hosts)
-                    fl = floor(lab, managers, workers)
-                    swarms.leave_all(lab, lab.hosts)
-                    if args.usage:
-                        with Usage() as usage:
-                            orch, _ = orchestrate(lab)
-                        print(f"{m}+{w:<3} {run:>3} usage: {usage.report()}", flush=True)
-                    else:
-                        orch, _ = orchestrate(lab)
-                    rerun, changes = orchestrate(lab)
-                    got.append((fl, orch, rerun, changes))
-                    print(
-                        f"{m}+{w:<3} {run:>3} {fl:>8.2f} {orch:>14.2f} {orch / fl:>6.2f} "
-                        f"{rerun:>9.2f} {changes:>15}",
-                        flush=True,
-                    )
-                fl, orch, rerun = (statistics.median(g[i] for g in got) for i in range(3))
-                rows.append((f"{m}+{w}", fl, orch, rerun, max(g[3] for g in got)))
-                print(
-                    f"{m}+{w:<3} {'med':>3} {fl:>8.2f} {orch:>14.2f} {orch / fl:>6.2f} "
-                    f"{rerun:>9.2f} {max(g[3] for g in got):>15}",
-                    flush=True,
+                    got.append(one_run(lab, tree, managers, workers, args.usage))
+                    print(row(f"{m}+{w}", str(run), got[-1]), flush=True)
+                med = tuple(statistics.median(g[i] for g in got) for i in range(8))
+                med = (
+                    med[:4]
+                    + (max(g[4] for g in got),)
+                    + med[5:6]
+                    + (max(g[6] for g in got),)
+                    + med[7:]
                 )
-    finally:
-        swarms.leave_all(lab, lab.hosts)
-        lab.salt_json("*", "mine.flush")
-        lab.use_pillar(repo_root() / "pillar.example")
+                rows.append((f"{m}+{w}", med))
+                print(row(f"{m}+{w}", "med", med), flush=True)
+        finally:
+            swarms.leave_all(lab, lab.hosts)
+            lab.salt_json("*", "mine.flush")
+            lab.use_pillar(repo_root() / "pillar.example")
     if len(rows) > 1:
-        (s0, f0, o0, _, _), (s1, f1, o1, _, _) = rows[0], rows[-1]
+        (s0, r0), (s1, r1) = rows[0], rows[-1]
         extra = size(s1)[1] - size(s0)[1]
         if extra:
             print(
-                f"cost per extra worker ({s0} -> {s1}): orchestrate {(o1 - o0) / extra:.3f} s, "
-                f"floor {(f1 - f0) / extra:.3f} s"
+                f"cost per extra worker ({s0} -> {s1}): orchestrate {(r1[2] - r0[2]) / extra:.3f} s, "
+                f"floor {(r1[0] - r0[0]) / extra:.3f} s, salt floor {(r1[1] - r0[1]) / extra:.3f} s"
             )
-    print("| size | floor s | orchestrate s | ratio | converged re-run s |")
-    print("|---|---:|---:|---:|---:|")
-    for s, fl, orch, rerun, _ in rows:
-        print(f"| {s} | {fl:.2f} | {orch:.2f} | {orch / fl:.2f} | {rerun:.2f} |")
+    print(
+        "| size | floor | salt floor | orchestrate | ratio | converged re-run | highstate | no-op highstate |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for s, (fl, salt_fl, orch, rerun, _, high, _, noop) in rows:
+        print(
+            f"| {s} | {fl:.2f} | {salt_fl:.2f} | {orch:.2f} | {orch / fl:.2f} | {rerun:.2f} "
+            f"| {high:.2f} | {noop:.2f} |"
+        )
 
 
 if __name__ == "__main__":

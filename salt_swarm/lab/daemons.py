@@ -91,6 +91,9 @@ def minion_config(name: str, paths: HostPaths) -> dict:
         "enable_fqdns_grains": False,
         "acceptance_wait_time": 1,
         "random_reauth_delay": 0,
+        # salt-swarm is installed with pip, nothing comes from the master's _modules:
+        # a highstate need not run saltutil.sync_all first (docs/install.md).
+        "autoload_dynamic_modules": False,
         "swarm": {"docker_url": paths.docker_url},
     }
 

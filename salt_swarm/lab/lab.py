@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from salt_swarm.lab import daemons, network, prereqs, procs
+from salt_swarm.lab import bytecode, daemons, network, prereqs, procs
 from salt_swarm.lab.layout import (
     MASTER_ADDR,
     LabPaths,
@@ -111,6 +111,7 @@ class Lab:
 
         network.ensure_bridge()
         network.ensure_forward_rule()
+        bytecode.compile_package()
         self._point_pillar(state, pillar_dir)
         wanted_states = str(Path(states_dir or repo_root() / "states").resolve())
         master_alive = procs.alive(Proc.from_dict(state.get("master")))
