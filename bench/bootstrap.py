@@ -35,11 +35,11 @@ from salt_swarm.lab.lab import Lab, repo_root
 try:  # run as a script: bench/ is on sys.path
     import state_tree
     from highstate import highstate
-    from resources import Usage
+    from resources import Usage, dockerd_cpu
 except ImportError:  # imported as bench.bootstrap
     from bench import state_tree
     from bench.highstate import highstate
-    from bench.resources import Usage
+    from bench.resources import Usage, dockerd_cpu
 
 SUMMARY = re.compile(r"Succeeded: (\d+)(?: \(changed=(\d+)\))?\s+Failed:\s+(\d+)")
 
@@ -78,11 +78,17 @@ def write_pillar(folder: Path, managers: list[str], workers: list[str]) -> None:
     )
 
 
-def floor(lab: Lab, managers: list[str], workers: list[str]) -> float:
+def floor(lab: Lab, managers: list[str], workers: list[str]) -> tuple[float, float, float]:
+    """Seconds until every node is Ready; the dockerds' CPU seconds until then, and in
+    the 5 s after (work a join sets off that the floor's clock does not wait for)."""
     began = time.monotonic()
+    before = dockerd_cpu()
     swarms.build(lab, managers, workers)
     swarms.wait_ready(lab, managers[0], managers + workers, timeout=120)
-    return time.monotonic() - began
+    took = time.monotonic() - began
+    at_ready = dockerd_cpu()
+    time.sleep(5)  # a fixed window to measure in, not a wait for something
+    return took, at_ready - before, dockerd_cpu() - at_ready
 
 
 def orchestrate(lab: Lab, sls: str = "swarm.bootstrap") -> tuple[float, int]:
@@ -100,7 +106,10 @@ def one_run(lab: Lab, tree: Path, managers: list[str], workers: list[str], usage
     no-op highstate (seconds and counts) for one run from bare nodes."""
     members = managers + workers
     swarms.leave_all(lab, lab.hosts)
-    fl = floor(lab, managers, workers)
+    fl, cpu_to_ready, cpu_after = floor(lab, managers, workers)
+    print(
+        f"floor: dockerds' CPU {cpu_to_ready:.2f} s until Ready, {cpu_after:.2f} s in the 5 s after"
+    )
     swarms.leave_all(lab, lab.hosts)
     salt_fl, _ = orchestrate(lab, "salt_floor")
     if usage:

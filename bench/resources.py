@@ -31,6 +31,11 @@ def _cpu_seconds(groups: list[Path]) -> float:
     return total / 1e6
 
 
+def dockerd_cpu() -> float:
+    """CPU seconds used so far by every lab host's dockerd (with its children)."""
+    return _cpu_seconds(_groups(procs.cgroup_root())["dockerds"])
+
+
 def _pss_mib(group: Path) -> float:
     return sum(procs.pss_kib(pid) for pid in procs.cgroup_pids(group)) / 1024
 
