@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 __virtualname__ = "swarm"
 
 TARGET_TYPES = pillar_check.TARGET_TYPES
+# Plan keys that each make swarm.bootstrap change something when not empty.
+NOTHING_TO_DO = ("to_join", "stale", "promote", "demote", "unsettled")
 
 
 def __virtual__():
@@ -200,7 +202,9 @@ def plan(managers=None, workers=None, labels=None, drain_managers=True, settings
     id), ``managers`` (the others, to join one at a time), ``workers``,
     ``warnings`` (even or more than seven managers), ``existing_cluster``,
     ``to_join``, ``stale``, ``promote``, ``demote``, ``nodes``, ``hostnames`` and
-    ``unsettled``.
+    ``unsettled``; when all of those lists are empty, also ``seen``: the
+    conformance check made on the node list the plan read (``differences``,
+    ``manager``), which the orchestrate's last step uses instead of asking again.
 
     CLI Example:
 
@@ -239,11 +243,11 @@ def _plan_with_infos(managers, workers, labels, drain_managers, timeout):
         found += _role_change_problems(fleet, wanted_managers, wanted_workers, infos)
         raise SwarmError(plan_logic.REFUSED + "; ".join(found))
     result = plan_logic.bootstrap(*args)
-    nodes = None
+    nodes, asked = None, None
     if result.existing_cluster:
         active = [m for m in active_managers(infos) if m == result.first_manager]
         try:
-            _, nodes = fleet.nodes_from(active)
+            asked, nodes = fleet.nodes_from(active)
         except SwarmError as exc:  # no leader: the orchestrate fails at the first manager
             log.warning("swarm.plan: cannot list the nodes: %s", exc)
         else:
@@ -256,6 +260,15 @@ def _plan_with_infos(managers, workers, labels, drain_managers, timeout):
     planned["unsettled"] = (
         sorted(planned["nodes"]) if nodes is None else plan_logic.unsettled(planned["nodes"], nodes)
     )
+    if nodes is not None and not any(planned[k] for k in NOTHING_TO_DO):
+        # Nothing to change: the final check can be made on the node list just read.
+        wanted = conformance.Wanted(
+            managers=[result.first_manager, *result.managers],
+            workers=list(result.workers),
+            hostnames=planned["hostnames"],
+            nodes=planned["nodes"],
+        )
+        planned["seen"] = {"differences": conformance.differences(wanted, nodes), "manager": asked}
     for warning in result.warnings:
         log.warning("swarm.plan: %s", warning)
     return planned, infos

@@ -560,7 +560,14 @@ def nodes_settled(name, nodes, managers=None, wait=60):
 
 
 def conforms(
-    name, managers=None, workers=None, labels=None, drain_managers=None, expect=None, wait=30
+    name,
+    managers=None,
+    workers=None,
+    labels=None,
+    drain_managers=None,
+    expect=None,
+    wait=30,
+    seen=None,
 ):
     """
     Make sure the swarm is as pillar says, changing nothing: runs the ``swarm.check``
@@ -568,8 +575,11 @@ def conforms(
     every difference, when the swarm still differs after ``wait`` seconds (nodes
     that just joined take a moment to report Ready). The role arguments default to
     pillar ``swarm:``; ``expect`` (the ``swarm.plan`` result) spares asking every
-    member again. With ``test=True`` it reports the differences seen now, with
-    result None, since the steps before it have not run.
+    member again. ``seen`` (the plan's ``seen``, given when the plan found nothing
+    to change) with no differences passes without asking again: the plan's node list
+    was read moments before and nothing has changed it since. With ``test=True`` it
+    reports the differences seen now, with result None, since the steps before it
+    have not run.
 
     CLI Example:
 
@@ -584,6 +594,12 @@ def conforms(
     ret = _ret(name)
     if __opts__.get("__role") != "master":
         return _fail(ret, "swarm.conforms runs on the master (orchestrate), not on a minion")
+    if isinstance(seen, dict) and seen.get("differences") == []:
+        ret["comment"] = (
+            f"the swarm is as pillar says (seen by the plan through {seen.get('manager')}; "
+            "nothing had to change)"
+        )
+        return ret
     args = {
         "managers": managers,
         "workers": workers,

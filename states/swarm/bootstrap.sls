@@ -7,7 +7,7 @@
     7. a conformance check (runner swarm.check) that fails when the swarm differs.
     Members the plan finds in place get no join step (the first manager too), and
     node settings run only when a node differs: a converged swarm costs the plan
-    and the check. -#}
+    alone (the check then uses the node list the plan read). -#}
 {%- from "swarm/map.jinja" import swarm with context %}
 {%- macro after(ns) %}
 {%- if ns.previous %}
@@ -144,5 +144,9 @@ swarm conforms to pillar:
         hostnames: {{ plan.hostnames | json }}
         nodes: {{ plan.nodes | json }}
     - wait: {{ swarm.check_wait }}
+{%- if plan.get("seen") %}
+    {#- Nothing to change: the plan's own reading of the nodes is the check. #}
+    - seen: {{ plan.seen | json }}
+{%- endif %}
 {{- after(ns) }}
 {%- endif %}

@@ -18,6 +18,7 @@ def test_bootstrap_from_bare_nodes_then_a_no_change_rerun(lab, lab_hosts, bootst
     assert run.ok, run.out
     assert run.changed > 0
     assert "the swarm is as pillar says" in run.out
+    assert "seen by the plan" not in run.out  # things changed: the check asked again
     assert not SECRET.search(run.out)
 
     nodes = swarms.node_states(lab, "host1")
@@ -38,6 +39,8 @@ def test_bootstrap_from_bare_nodes_then_a_no_change_rerun(lab, lab_hosts, bootst
 
     run = orchestrate(lab)
     assert run.ok and run.changed == 0, run.out
+    # Nothing to change: the last step takes the plan's reading of the nodes.
+    assert "seen by the plan through host1" in run.out, run.out
 
 
 def test_bootstrap_refuses_bad_roles_before_any_change(lab, lab_hosts, bootstrap_pillar, tmp_path):
