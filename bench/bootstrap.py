@@ -28,6 +28,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from salt_swarm.lab import swarms
 from salt_swarm.lab.lab import Lab, repo_root
@@ -101,9 +102,31 @@ def orchestrate(lab: Lab, sls: str = "swarm.bootstrap") -> tuple[float, int]:
     return took, int(found[-1][1] or 0)
 
 
-def one_run(lab: Lab, tree: Path, managers: list[str], workers: list[str], usage: bool):
-    """floor, salt floor, orchestrate, re-run, re-run changes, highstate, its changes,
-    no-op highstate (seconds and counts) for one run from bare nodes."""
+class Run(NamedTuple):
+    """One run's seconds, and the states that reported changes where none should."""
+
+    floor: float
+    salt_floor: float
+    orchestrate: float
+    rerun: float
+    rerun_changes: int
+    highstate: float
+    highstate_changes: int
+    noop_highstate: float
+
+
+def median_run(runs: list[Run]) -> Run:
+    """The median of each time; the most changes any run saw."""
+    return Run(
+        *(
+            max(values) if field.endswith("_changes") else statistics.median(values)
+            for field, values in zip(Run._fields, zip(*runs, strict=True), strict=True)
+        )
+    )
+
+
+def one_run(lab: Lab, tree: Path, managers: list[str], workers: list[str], usage: bool) -> Run:
+    """Floor, Salt floor, orchestrate from bare nodes, re-run and both highstates."""
     members = managers + workers
     swarms.leave_all(lab, lab.hosts)
     fl, cpu_to_ready, cpu_after = floor(lab, managers, workers)
@@ -123,7 +146,7 @@ def one_run(lab: Lab, tree: Path, managers: list[str], workers: list[str], usage
     high, high_changes = highstate(lab, members)
     state_tree.point_top(tree, "noop")
     noop, _ = highstate(lab, members)
-    return fl, salt_fl, orch, rerun, changes, high, high_changes, noop
+    return Run(fl, salt_fl, orch, rerun, changes, high, high_changes, noop)
 
 
 HEAD = (
@@ -132,11 +155,11 @@ HEAD = (
 )
 
 
-def row(label: str, run: str, r) -> str:
-    fl, salt_fl, orch, rerun, changes, high, high_changes, noop = r
+def row(label: str, run: str, r: Run) -> str:
     return (
-        f"{label:>5} {run:>3} {fl:>6.2f} {salt_fl:>8.2f} {orch:>6.2f} {orch / fl:>6.2f} "
-        f"{rerun:>7.2f} {changes:>4} {high:>7.2f} {high_changes:>4} {noop:>9.2f}"
+        f"{label:>5} {run:>3} {r.floor:>6.2f} {r.salt_floor:>8.2f} {r.orchestrate:>6.2f} "
+        f"{r.orchestrate / r.floor:>6.2f} {r.rerun:>7.2f} {r.rerun_changes:>4} "
+        f"{r.highstate:>7.2f} {r.highstate_changes:>4} {r.noop_highstate:>9.2f}"
     )
 
 
@@ -173,14 +196,7 @@ def main() -> None:
                 for run in range(1, args.runs + 1):
                     got.append(one_run(lab, tree, managers, workers, args.usage))
                     print(row(f"{m}+{w}", str(run), got[-1]), flush=True)
-                med = tuple(statistics.median(g[i] for g in got) for i in range(8))
-                med = (
-                    med[:4]
-                    + (max(g[4] for g in got),)
-                    + med[5:6]
-                    + (max(g[6] for g in got),)
-                    + med[7:]
-                )
+                med = median_run(got)
                 rows.append((f"{m}+{w}", med))
                 print(row(f"{m}+{w}", "med", med), flush=True)
         finally:
@@ -192,17 +208,20 @@ def main() -> None:
         extra = size(s1)[1] - size(s0)[1]
         if extra:
             print(
-                f"cost per extra worker ({s0} -> {s1}): orchestrate {(r1[2] - r0[2]) / extra:.3f} s, "
-                f"floor {(r1[0] - r0[0]) / extra:.3f} s, salt floor {(r1[1] - r0[1]) / extra:.3f} s"
+                f"cost per extra worker ({s0} -> {s1}): "
+                f"orchestrate {(r1.orchestrate - r0.orchestrate) / extra:.3f} s, "
+                f"floor {(r1.floor - r0.floor) / extra:.3f} s, "
+                f"salt floor {(r1.salt_floor - r0.salt_floor) / extra:.3f} s"
             )
     print(
         "| size | floor | salt floor | orchestrate | ratio | converged re-run | highstate | no-op highstate |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for s, (fl, salt_fl, orch, rerun, _, high, _, noop) in rows:
+    for s, r in rows:
         print(
-            f"| {s} | {fl:.2f} | {salt_fl:.2f} | {orch:.2f} | {orch / fl:.2f} | {rerun:.2f} "
-            f"| {high:.2f} | {noop:.2f} |"
+            f"| {s} | {r.floor:.2f} | {r.salt_floor:.2f} | {r.orchestrate:.2f} "
+            f"| {r.orchestrate / r.floor:.2f} | {r.rerun:.2f} | {r.highstate:.2f} "
+            f"| {r.noop_highstate:.2f} |"
         )
 
 
