@@ -162,15 +162,19 @@ def check(managers=None, workers=None, labels=None, drain_managers=None, expect=
     return result
 
 
-def _check_expected(expect, timeout):
-    members = [expect["first_manager"], *expect["managers"]]
-    manager, nodes = _fleet(timeout).nodes_from(members)
-    wanted = conformance.Wanted(
-        managers=members,
+def _wanted(expect) -> conformance.Wanted:
+    """What the check compares with, from a plan (or the ``expect`` it was given)."""
+    return conformance.Wanted(
+        managers=[expect["first_manager"], *expect["managers"]],
         workers=list(expect["workers"]),
         hostnames=dict(expect["hostnames"]),
         nodes=dict(expect["nodes"]),
     )
+
+
+def _check_expected(expect, timeout):
+    wanted = _wanted(expect)
+    manager, nodes = _fleet(timeout).nodes_from(wanted.managers)
     found = conformance.differences(wanted, nodes)
     for line in found:
         log.warning("swarm.check: %s", line)
@@ -262,13 +266,8 @@ def _plan_with_infos(managers, workers, labels, drain_managers, timeout):
     )
     if nodes is not None and not any(planned[k] for k in NOTHING_TO_DO):
         # Nothing to change: the final check can be made on the node list just read.
-        wanted = conformance.Wanted(
-            managers=[result.first_manager, *result.managers],
-            workers=list(result.workers),
-            hostnames=planned["hostnames"],
-            nodes=planned["nodes"],
-        )
-        planned["seen"] = {"differences": conformance.differences(wanted, nodes), "manager": asked}
+        found = conformance.differences(_wanted(planned), nodes)
+        planned["seen"] = {"differences": found, "manager": asked}
     for warning in result.warnings:
         log.warning("swarm.plan: %s", warning)
     return planned, infos
