@@ -18,6 +18,11 @@ from salt_swarm.core.quorum import check_manager_removal
 from salt_swarm.core.secrets import check_role, check_token, redact, token_cluster, token_role
 
 ROLE_SETTLE_SECONDS = 3
+# Docker answers a join that takes over 20 s with "...will continue in the
+# background": on a loaded host a manager join can. Wait this long for it to finish
+# before calling it failed and cleaning up.
+BACKGROUND_JOIN_SECONDS = 60
+BACKGROUND_JOIN = "continue in the background"
 
 
 def info(client) -> dict:
@@ -235,7 +240,12 @@ def join(
             resp = client.api._post_json(client.api._url("/swarm/join"), data=req.body(manager))
             client.api._raise_for_status(resp)
         except Exception as exc:  # APIError and transport errors alike
-            failures.append(f"{manager}: {redact(_explain(exc), [req.token])}")
+            why = _explain(exc)
+            if BACKGROUND_JOIN in why and _background_join_done(client):
+                return _verify_role(
+                    client, req, manager, cleaned + " (Docker finished it in the background)"
+                )
+            failures.append(f"{manager}: {redact(why, [req.token])}")
             _clean_failed_join(client, failures)
             continue
         return _verify_role(client, req, manager, cleaned)
@@ -247,6 +257,23 @@ def join(
 def _explain(exc) -> str:
     detail = getattr(exc, "explanation", None) or str(exc)
     return detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+
+
+def _background_join_done(client, seconds: float = BACKGROUND_JOIN_SECONDS) -> bool:
+    """Wait for a join Docker goes on with after its own timeout: True once the node
+    is active, False when it gives up (inactive, error) or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            state = info(client)["state"]
+        except Exception:  # dockerd busy: ask again
+            state = "pending"
+        if state == "active":
+            return True
+        if state in ("inactive", "error"):
+            return False
+        time.sleep(0.5)
+    return False
 
 
 def _clean_failed_join(client, failures: list[str]) -> None:

@@ -55,37 +55,61 @@ def update(
 
     ``labels_owned``: globs of label keys managed elsewhere (grain labels); such keys
     on the node that ``labels`` lacks are removed."""
+    check_settings(availability, role)
+    nodes = list_nodes(client)
+    node = find_node(nodes, ref)
+    changes, spec = planned(
+        nodes, node, availability, role, labels, labels_mode, labels_remove, labels_owned, force
+    )
+    if changes and not test:
+        write(client, node, client.api.inspect_node(node.id)["Spec"], spec)
+    return changes
+
+
+def check_settings(availability: str | None, role: str | None) -> None:
     if availability is not None:
         check_availability(availability)
     if role is not None:
         check_role(role)
-    nodes = list_nodes(client)
-    node = find_node(nodes, ref)
+
+
+def planned(
+    nodes: list[NodeView],
+    node: NodeView,
+    availability: str | None = None,
+    role: str | None = None,
+    labels: dict | None = None,
+    labels_mode: str = "merge",
+    labels_remove=None,
+    labels_owned=None,
+    force: bool = False,
+) -> tuple[dict, dict]:
+    """(Salt-style changes, the spec fields to write) for ``node``; ``nodes`` is the
+    whole list, for the quorum check of a demotion."""
     if labels_owned:
         stale = stale_keys(node.labels, label_logic.validate(labels), labels_owned)
         if isinstance(labels_remove, str):
             labels_remove = [k.strip() for k in labels_remove.split(",") if k.strip()]
         labels_remove = sorted({*(labels_remove or []), *stale})
     new_labels = label_logic.desired(node.labels, labels, labels_mode, labels_remove)
-    changes = {}
+    changes, spec = {}, {"Labels": new_labels}
     if availability and availability != node.availability:
         changes["availability"] = {"old": node.availability, "new": availability}
+        spec["Availability"] = availability
     if role and role != node.role:
         if role == "worker":
             _check_demote(nodes, node, force)
         changes["role"] = {"old": node.role, "new": role}
+        spec["Role"] = role
     label_changes = label_logic.diff(node.labels, new_labels)
     if label_changes:
         changes["labels"] = label_changes
-    if changes and not test:
-        spec = client.api.inspect_node(node.id)["Spec"]
-        if "availability" in changes:
-            spec["Availability"] = availability
-        if "role" in changes:
-            spec["Role"] = role
-        spec["Labels"] = new_labels
-        client.api.update_node(node.id, node.version, spec)
-    return changes
+    return changes, spec
+
+
+def write(client, node: NodeView, current_spec: dict, fields: dict) -> None:
+    """``current_spec`` with ``fields`` set, at the node version ``node`` was read at."""
+    client.api.update_node(node.id, node.version, {**current_spec, **fields})
 
 
 def _wait_out_of_raft(client, node: NodeView, timeout: float = 30) -> None:

@@ -99,20 +99,19 @@ class Fleet:
         return infos, set(ret), problems, grain_labels
 
     def on_manager(self, candidates: list[str], fun: str, timeout=None, **kwargs):
-        """Run ``fun`` on the first of ``candidates`` whose dockerd says it is an active
-        manager: (that minion, its return). Errors of ``fun`` itself are not retried."""
-        skipped = []
+        """Run ``fun`` (a function that must run on a manager) on the first of
+        ``candidates`` where it works: (that minion, its return). A candidate that
+        is down, no manager, locked or without a leader fails and the next is
+        tried; salt-swarm's own refusals (``refusing to ...``, quorum) are final."""
+        failures = []
         for minion in candidates:
             try:
-                info = self.call(minion, "swarm.info")
+                return minion, self.call(minion, fun, timeout=timeout, **kwargs)
             except SwarmError as exc:
-                skipped.append(str(exc))
-                continue
-            if info.get("state") != "active" or not info.get("manager"):
-                skipped.append(f"{minion}: not an active manager (state {info.get('state')})")
-                continue
-            return minion, self.call(minion, fun, timeout=timeout, **kwargs)
-        raise SwarmError(f"no active manager to run {fun} on: " + "; ".join(skipped))
+                if "refusing to" in str(exc):
+                    raise
+                failures.append(str(exc))
+        raise SwarmError(f"no active manager could run {fun}: " + "; ".join(failures))
 
     def call(self, minion: str, fun: str, arg=(), timeout=None, **kwargs):
         """One function on one minion; its return, or SwarmError with the minion's message."""

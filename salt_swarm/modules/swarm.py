@@ -10,24 +10,25 @@ the mine function ``join_tokens``; every other return, comment and error masks t
 """
 
 import logging
+import os
 import time
 from contextlib import contextmanager
 
 from salt.exceptions import CommandExecutionError
 
 try:
-    from salt_swarm.core import cluster_settings, local_node, membership
+    from salt_swarm.core import cluster_settings, local_node, membership, mine_data, sealed
     from salt_swarm.core import grain_labels as grain_label_logic
     from salt_swarm.core import nodes as node_ops
     from salt_swarm.core import prune as prune_logic
     from salt_swarm.core import rebalance as rebalance_ops
     from salt_swarm.core import settle as settle_ops
     from salt_swarm.core import store_join as store_ops
-    from salt_swarm.core.addresses import choose_address, split_port
+    from salt_swarm.core.addresses import choose_address
     from salt_swarm.core.client import DEFAULT_TIMEOUT, DockerSettings, docker_errors, make_client
     from salt_swarm.core.errors import SwarmError
     from salt_swarm.core.kv_stores import open_store
-    from salt_swarm.core.secrets import check_role, check_token, redact
+    from salt_swarm.core.secrets import check_role, redact
 
     HAS_DOCKER_SDK = True
     IMPORT_ERROR = ""
@@ -201,6 +202,8 @@ def init(
     autolock=False,
     availability="active",
     force_new_cluster=False,
+    mine_update=False,
+    unlock=False,
     test=False,
 ):
     """
@@ -230,12 +233,19 @@ def init(
         ``active``, ``pause`` or ``drain`` for this node.
     force_new_cluster
         Recover a lost quorum: make this manager a one-manager swarm keeping its state.
+    mine_update
+        Also send this manager's mine entries to the master (``swarm.mine_refresh``)
+        before returning, whether or not a swarm was made: joiners read them next.
+    unlock
+        A locked manager (autolock, its daemon restarted) is first unlocked with
+        ``swarm:unlock_key`` from config or pillar; without it, locked is an error.
 
     CLI Example:
 
     .. code-block:: bash
 
         salt manager1 swarm.init advertise_addr=eth0 default_addr_pool='[10.20.0.0/16]'
+        salt manager1 swarm.init mine_update=True
     """
     opts = membership.InitOptions(
         advertise_addr=_address(advertise_addr or _conf("advertise_addr"), "advertise_addr"),
@@ -248,8 +258,42 @@ def init(
         availability=availability,
         force_new_cluster=force_new_cluster,
     )
+    unlocked = _unlock_first(unlock, test)
+    if unlocked and test:
+        return {"changed": True, "unlocked": True, "comment": _WOULD_UNLOCK}
     with _docker("swarm init") as client:
-        return membership.init(client, opts, test=test)
+        res = membership.init(client, opts, test=test)
+    if unlocked:
+        res["unlocked"] = True
+    if _truthy(mine_update) and not test:
+        _send_mine(res, "the swarm is initialized" if res["changed"] else "it manages a swarm")
+    return res
+
+
+_WOULD_UNLOCK = "a locked manager: it would be unlocked with swarm:unlock_key first"
+
+
+def _unlock_first(unlock, test):
+    """With ``unlock``, a locked manager is unlocked (pillar key; in test mode only
+    looked at): True when it was locked."""
+    if not _truthy(unlock):
+        return False
+    with _docker("docker info") as client:
+        locked = membership.info(client)["state"] == "locked"
+    if locked and not test:
+        globals()["unlock"]()  # the module function, not the argument
+    return locked
+
+
+def _send_mine(res, done):
+    """``swarm.mine_refresh`` after ``done``; a failure says what already happened."""
+    try:
+        res["mine"] = mine_refresh()
+    except CommandExecutionError as exc:
+        raise CommandExecutionError(
+            f"{done} ({res['comment']}), but sending its mine entries failed: {exc}; "
+            "run swarm.mine_refresh"
+        ) from None
 
 
 def _listen(spec):
@@ -266,6 +310,9 @@ def join(
     availability=None,
     force=False,
     mine_timeout=60,
+    sealed_token=None,
+    mine_update=False,
+    unlock=False,
     test=False,
 ):
     """
@@ -276,7 +323,14 @@ def join(
     from the Salt mine (``swarm.manager_addr`` and ``swarm.join_tokens``, target
     ``swarm:mine:target``), waiting up to ``mine_timeout`` seconds for an active
     manager to appear there. Passing ``token`` on the command line stores it in the
-    job cache: prefer the mine.
+    job cache: prefer the mine. ``sealed_token`` instead of ``token`` is a token the
+    master sealed to this minion's own key (``{minion id: sealed}`` for one publish
+    to many, as the orchestrate's ``swarm.members_joined`` sends it): it opens here
+    only, so the job cache never holds a usable token.
+
+    With ``mine_update`` a node that is a manager afterwards sends its mine entries
+    to the master before returning. With ``unlock`` a locked manager is first
+    unlocked with ``swarm:unlock_key``.
 
     Already active in the same swarm with the same role: a no-op. Active in another
     swarm: an error unless ``force=True`` (then it leaves first). A ``pending`` or
@@ -291,8 +345,15 @@ def join(
     """
     try:
         check_role(role)
+        if sealed_token is not None:
+            if not managers:
+                raise SwarmError("sealed_token: give the managers to join through with it")
+            token = _unseal(sealed_token)
     except SwarmError as exc:
         raise CommandExecutionError(str(exc)) from None
+    unlocked = _unlock_first(unlock, test)
+    if unlocked and test:
+        return {"changed": True, "role": role, "unlocked": True, "comment": _WOULD_UNLOCK}
     with _docker("swarm join", secrets=[token]) as client:
         now = membership.info(client)
         mine = None
@@ -317,7 +378,21 @@ def join(
             availability=availability,
             known_tokens=mine["tokens"] if mine else None,
         )
-        return membership.join(client, req, force=force, test=test)
+        res = membership.join(client, req, force=force, test=test)
+    if unlocked:
+        res["unlocked"] = True
+    if _truthy(mine_update) and not test and res["role"] == "manager":
+        _send_mine(res, "the node joined" if res["changed"] else "it is a manager")
+    return res
+
+
+def _unseal(sealed_token):
+    """The join token the master sealed to this minion's key (salt_swarm.core.sealed)."""
+    import salt.crypt
+
+    mine = sealed.pick(sealed_token, __opts__["id"])
+    key = salt.crypt.get_rsa_key(os.path.join(__opts__["pki_dir"], "minion.pem"), None)
+    return sealed.unseal(key, mine)
 
 
 def store_join(
@@ -441,33 +516,10 @@ def _mine_target():
 
 
 def _usable_mine_data(addrs, tokens, exclude):
-    """Only real addresses and real tokens: an error text in the mine is never used."""
-    good_tokens = {}
-    for minion, data in sorted(tokens.items()):
-        if not isinstance(data, dict):
-            continue
-        try:
-            check_token(data.get("manager"))
-            check_token(data.get("worker"))
-        except SwarmError:
-            continue
-        good_tokens[minion] = data
-    clusters = {t["cluster_id"] for t in good_tokens.values()}
-    if len(clusters) > 1:
-        raise CommandExecutionError(
-            f"the mine holds tokens of {len(clusters)} different swarms "
-            f"(clusters {', '.join(sorted(clusters))}); clear the stale entries (mine.flush)"
-        )
-    managers = [
-        a
-        for m, a in sorted(addrs.items())
-        if isinstance(a, str) and a and split_port(a)[0] != (exclude or "")
-    ]
-    if not good_tokens or not managers:
-        return None
-    # Managers whose tokens we have first: they are known members of this swarm.
-    managers.sort(key=lambda a: a not in {addrs.get(m) for m in good_tokens})
-    return {"managers": managers, "tokens": next(iter(good_tokens.values()))}
+    try:
+        return mine_data.usable(addrs, tokens, exclude)
+    except SwarmError as exc:
+        raise CommandExecutionError(str(exc)) from None
 
 
 def leave(force=False, test=False):
@@ -743,14 +795,16 @@ def rebalance(test=False, wait=120):
         return rebalance_ops.rebalance(client, test=_truthy(test), wait=float(wait))
 
 
-def apply_nodes(nodes, test=False, wait=60):
+def apply_nodes(nodes, test=False, wait=60, list_after=False):
     """
     Bring many nodes to their settings in one call: ``nodes`` maps hostname to
     ``{role, availability, labels}`` (labels merge). Stale twins (Down nodes sharing
     a hostname with a Ready one) are removed first; promotions run before
     demotions, and a demotion that would break quorum is refused with the numbers.
     Returns ``removed`` and ``nodes`` (hostname -> changes, only where something
-    changed); with ``test=True`` what would change. Run on a manager.
+    changed); with ``test=True`` what would change. With ``list_after`` also
+    ``listed``: every node as ``swarm.nodes`` gives it, read after the changes.
+    Run on a manager.
 
     CLI Example:
 
@@ -759,7 +813,10 @@ def apply_nodes(nodes, test=False, wait=60):
         salt manager1 swarm.apply_nodes '{worker1: {availability: active, labels: {zone: a}}}'
     """
     with _docker("node update") as client:
-        return settle_ops.apply(client, nodes, test=_truthy(test), wait=float(wait))
+        res = settle_ops.apply(client, nodes, test=_truthy(test), wait=float(wait))
+        if _truthy(list_after):
+            res["listed"] = [n.as_dict() for n in node_ops.list_nodes(client)]
+        return res
 
 
 def prune_twins(test=False, wait=60):

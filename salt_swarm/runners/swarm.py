@@ -20,13 +20,14 @@ from salt_swarm.core import plan as plan_logic
 from salt_swarm.core import prune as prune_logic
 from salt_swarm.core import status as status_report
 from salt_swarm.core.errors import SwarmError
+from salt_swarm.master import checks, targets
 from salt_swarm.master.fleet import Fleet, active_managers
 
 log = logging.getLogger(__name__)
 
 __virtualname__ = "swarm"
 
-TARGET_TYPES = pillar_check.TARGET_TYPES
+TARGET_TYPES = targets.TARGET_TYPES
 # Plan keys that each make swarm.bootstrap change something when not empty.
 NOTHING_TO_DO = ("to_join", "stale", "promote", "demote", "unsettled")
 
@@ -36,21 +37,7 @@ def __virtual__():
 
 
 def _target(spec, role):
-    """``{tgt, tgt_type}`` (or a plain glob string) -> (tgt, tgt_type), checked."""
-    if isinstance(spec, str):
-        spec = {"tgt": spec}
-    elif isinstance(spec, list):
-        spec = {"tgt": ",".join(str(m) for m in spec), "tgt_type": "list"}
-    if not isinstance(spec, dict) or not spec.get("tgt"):
-        raise SaltInvocationError(
-            f"{role}: expected a target such as {{tgt: 'manager*', tgt_type: glob}}, got {spec!r}"
-        )
-    tgt_type = spec.get("tgt_type", "glob")
-    if tgt_type not in TARGET_TYPES:
-        raise SaltInvocationError(
-            f"{role}: tgt_type {tgt_type!r} is not one of {', '.join(TARGET_TYPES)}"
-        )
-    return spec["tgt"], tgt_type
+    return targets.target(spec, role)
 
 
 def _fleet(timeout=10):
@@ -119,13 +106,7 @@ def _node_minions(infos):
 
 
 def _pillar_managers(fleet):
-    try:
-        conf = fleet.swarm_pillar()
-        if conf.get("managers"):
-            return fleet.matched(*_target(conf["managers"], "managers"))[0]
-    except SaltInvocationError:
-        pass
-    return []
+    return targets.pillar_managers(fleet)
 
 
 def check(managers=None, workers=None, labels=None, drain_managers=None, expect=None, timeout=10):
@@ -162,23 +143,8 @@ def check(managers=None, workers=None, labels=None, drain_managers=None, expect=
     return result
 
 
-def _wanted(expect) -> conformance.Wanted:
-    """What the check compares with, from a plan (or the ``expect`` it was given)."""
-    return conformance.Wanted(
-        managers=[expect["first_manager"], *expect["managers"]],
-        workers=list(expect["workers"]),
-        hostnames=dict(expect["hostnames"]),
-        nodes=dict(expect["nodes"]),
-    )
-
-
 def _check_expected(expect, timeout):
-    wanted = _wanted(expect)
-    manager, nodes = _fleet(timeout).nodes_from(wanted.managers)
-    found = conformance.differences(wanted, nodes)
-    for line in found:
-        log.warning("swarm.check: %s", line)
-    return {"result": not found, "differences": found, "warnings": [], "manager": manager}
+    return checks.check_expected(_fleet(timeout), expect)
 
 
 def _check(managers, workers, labels, drain_managers, timeout):
@@ -266,7 +232,7 @@ def _plan_with_infos(managers, workers, labels, drain_managers, timeout):
     )
     if nodes is not None and not any(planned[k] for k in NOTHING_TO_DO):
         # Nothing to change: the final check can be made on the node list just read.
-        found = conformance.differences(_wanted(planned), nodes)
+        found = conformance.differences(checks.wanted(planned), nodes)
         planned["seen"] = {"differences": found, "manager": asked}
     for warning in result.warnings:
         log.warning("swarm.plan: %s", warning)
@@ -338,22 +304,10 @@ def settle(nodes, managers=None, test=False, wait=60, timeout=10):
 
         salt-run swarm.settle nodes='{worker1: {role: worker, labels: {zone: a}}}' test=True
     """
-    fleet = _fleet(timeout)
     try:
-        candidates = list(managers or _pillar_managers(fleet))
-        if not candidates:
-            raise SwarmError("no managers given and pillar swarm:managers matches none")
-        manager, result = fleet.on_manager(
-            candidates,
-            "swarm.apply_nodes",
-            nodes=nodes,
-            test=bool(test),
-            wait=float(wait),
-            timeout=float(wait) + float(timeout) + 30,
-        )
+        return checks.settle(_fleet(timeout), nodes, managers, test, wait, timeout)
     except (SwarmError, SaltInvocationError) as exc:
         return _fail(str(exc))
-    return {"manager": manager, **result}
 
 
 def wait_mine(minions, function="swarm.manager_addr", timeout=30):

@@ -30,6 +30,8 @@ from salt.exceptions import CommandExecutionError
 log = logging.getLogger(__name__)
 
 __virtualname__ = "swarm"
+# Where swarm.nodes_settled leaves the node list it read for swarm.conforms (same run).
+SETTLED_LIST = "salt_swarm.settled_nodes"
 
 
 def __virtual__():
@@ -515,8 +517,8 @@ def nodes_settled(name, nodes, managers=None, wait=60):
     (hostname -> settings, as ``swarm.plan`` returns them), through the first of
     ``managers`` whose dockerd answers as an active manager: so it still works when
     one manager is down. Stale twins are removed first, promotions run before
-    demotions (quorum-checked). Runs the ``swarm.settle`` runner: use it in an
-    orchestrate SLS (it runs on the master). ``test=True`` reports what would change.
+    demotions (quorum-checked). Does what the ``swarm.settle`` runner does, in the
+    orchestrate's own process: use it in an orchestrate SLS (it runs on the master). ``test=True`` reports what would change.
 
     CLI Example:
 
@@ -529,15 +531,20 @@ def nodes_settled(name, nodes, managers=None, wait=60):
         #       - nodes: {worker1: {role: worker, availability: active, labels: {zone: a}}}
         #       - managers: [manager1, manager2]
     """
+    from salt.exceptions import SaltInvocationError
+
+    from salt_swarm.core.errors import SwarmError
+    from salt_swarm.master import checks
+
     ret = _ret(name)
-    if __opts__.get("__role") != "master":
-        return _fail(ret, "swarm.nodes_settled runs on the master (orchestrate), not on a minion")
+    refused = _on_master(ret, "nodes_settled")
+    if refused:
+        return refused
     test = bool(__opts__["test"])
-    found = __salt__["saltutil.runner"](
-        "swarm.settle", nodes=nodes, managers=managers, test=test, wait=wait
-    )
-    if not isinstance(found, dict) or found.get("error") or "nodes" not in found:
-        error = found.get("error") if isinstance(found, dict) else found
+    try:
+        found = checks.settle(_fleet(), nodes, managers, test=test, wait=wait, list_after=not test)
+    except (SwarmError, SaltInvocationError) as exc:
+        error = str(exc)
         if test:  # the joins before this step did not run either
             ret["result"] = None
             ret["comment"] = f"would apply the settings of {len(nodes)} node(s); now: {error}"
@@ -548,6 +555,9 @@ def nodes_settled(name, nodes, managers=None, wait=60):
             {"hostname": r["hostname"], "id": r.get("id") or r.get("ids")} for r in found["removed"]
         ]
     ret["changes"].update(found["nodes"])
+    if found.get("listed") is not None:
+        # The check that follows in this run starts from this list (swarm.conforms).
+        __context__[SETTLED_LIST] = {"manager": found["manager"], "rows": found["listed"]}
     through = f"through {found['manager']}"
     if not ret["changes"]:
         ret["comment"] = f"{len(nodes)} node(s) as wanted ({through})"
@@ -592,8 +602,9 @@ def conforms(
         #       - wait: 30
     """
     ret = _ret(name)
-    if __opts__.get("__role") != "master":
-        return _fail(ret, "swarm.conforms runs on the master (orchestrate), not on a minion")
+    refused = _on_master(ret, "conforms")
+    if refused:
+        return refused
     if isinstance(seen, dict) and seen.get("differences") == []:
         ret["comment"] = (
             f"the swarm is as pillar says (seen by the plan through {seen.get('manager')}; "
@@ -608,12 +619,22 @@ def conforms(
         "expect": expect,
     }
     deadline = time.monotonic() + float(wait)
+    fleet = _fleet() if expect else None
+    settled = __context__.pop(SETTLED_LIST, None) if expect else None
+    if settled:
+        # First look: the node list the settings step read after its changes.
+        fleet.listed[settled["manager"]] = settled["rows"]
     while True:
-        found = __salt__["saltutil.runner"]("swarm.check", **args)
+        found = _check_once(fleet, expect, args)
         if not isinstance(found, dict) or "differences" not in found:
             return _fail(ret, f"swarm.check gave no answer: {found!r}")
+        from_settings = bool(settled) and found.get("manager") == settled["manager"]
+        if fleet is not None:
+            fleet.listed.clear()  # any further look asks a manager again
+        settled = None
         if found["result"]:
-            ret["comment"] = f"the swarm is as pillar says (checked through {found['manager']})"
+            how = "on the node list the settings step read" if from_settings else "checked"
+            ret["comment"] = f"the swarm is as pillar says ({how} through {found['manager']})"
             return ret
         if __opts__["test"]:
             ret["result"] = None
@@ -624,3 +645,182 @@ def conforms(
         if time.monotonic() >= deadline:
             return _fail(ret, "the swarm differs from pillar:\n" + "\n".join(found["differences"]))
         time.sleep(0.5)
+
+
+def _check_once(fleet, expect, args):
+    """One ``swarm.check``: against the plan's ``expect`` in this process, else through
+    the runner (which plans first)."""
+    if fleet is None:
+        return __salt__["saltutil.runner"]("swarm.check", **args)
+    from salt_swarm.core.errors import SwarmError
+    from salt_swarm.master import checks
+
+    try:
+        return checks.check_expected(fleet, expect)
+    except SwarmError as exc:
+        return {"result": False, "differences": [str(exc)], "warnings": [], "manager": None}
+
+
+# ---- orchestrate steps: run on the master -----------------------------------------
+
+
+def _on_master(ret, state):
+    """None on the master; a failed return naming the state anywhere else."""
+    if __opts__.get("__role") == "master":
+        return None
+    return _fail(ret, f"swarm.{state} runs on the master (orchestrate), not on a minion")
+
+
+def _fleet():
+    from salt_swarm.master.fleet import Fleet
+
+    return Fleet(__opts__, timeout=10)
+
+
+def first_manager(name, minion, options=None, availability=None):
+    """
+    Make sure ``minion`` manages a swarm, initialized there when it is in none, and
+    that the master's mine holds its manager address and join tokens: one
+    ``swarm.init`` call with ``mine_update``, the step the orchestrate runs before
+    anyone joins. ``options`` are ``swarm.init``'s cluster options
+    (``default_addr_pool``, ``subnet_size``, ``data_path_port``, ``autolock``); the
+    minion takes its addresses from its own pillar. ``availability`` applies to a
+    new swarm's first node. A locked manager is unlocked with its pillar key first.
+    Runs on the master (orchestrate); ``test=True`` asks the minion what it would do.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run state.orchestrate swarm.bootstrap
+        # in an orchestrate SLS:
+        #   swarm first manager:
+        #     swarm.first_manager:
+        #       - minion: manager1
+        #       - options: {default_addr_pool: [10.20.0.0/16]}
+    """
+    from salt_swarm.core.errors import SwarmError
+    from salt_swarm.master import joins
+
+    ret = _ret(name)
+    refused = _on_master(ret, "first_manager")
+    if refused:
+        return refused
+    kwargs = dict(options or {})
+    if availability:
+        kwargs["availability"] = availability
+    fleet = _fleet()
+    test = bool(__opts__["test"])
+    try:
+        if test:
+            res = fleet.call(minion, "swarm.init", test=True, unlock=True, **kwargs)
+        else:
+            res = joins.init_first(fleet, minion, kwargs)
+    except SwarmError as exc:
+        return _fail(ret, f"swarm init on {minion} failed: {exc}")
+    ret["comment"] = f"{minion}: {res['comment']}"
+    if res.get("unlocked"):  # a manager already: unlocked, not made
+        ret["changes"]["unlocked"] = minion
+    elif res["changed"]:
+        new = {"state": "active manager"}
+        if not test:
+            new.update(node_id=res["node_id"], cluster_id=res["cluster_id"])
+        ret["changes"][minion] = {"old": "in no swarm", "new": new}
+    if test:
+        ret["comment"] += "; its mine entries would be sent to the master"
+        if ret["changes"]:
+            ret["result"] = None
+    else:
+        ret["comment"] += "; its mine entries are on the master"
+    return ret
+
+
+def members_joined(
+    name,
+    members,
+    role,
+    managers,
+    availability=None,
+    mine_update=False,
+    addr_function=None,
+    tokens_function=None,
+):
+    """
+    Make sure ``members`` (minion ids) are in the swarm as ``role``: those that are
+    not join, all in one ``swarm.join`` publish. The master reads the managers'
+    entries in its own mine (``managers``: minion ids, the one to take the join
+    tokens from first) and gives each member the token sealed to that minion's own
+    key, so neither the job's arguments nor the job cache hold a usable token.
+    ``availability`` is set as they join (``drain`` for managers); with
+    ``mine_update`` a joined manager sends its own mine entries before it answers.
+    A member that fails is named with Docker's message, beside those that joined.
+    ``addr_function``/``tokens_function``: the mine functions' names when pillar
+    ``swarm:mine`` renames them. Runs on the master (orchestrate).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run state.orchestrate swarm.bootstrap
+        # in an orchestrate SLS:
+        #   swarm workers:
+        #     swarm.members_joined:
+        #       - members: [worker1, worker2]
+        #       - role: worker
+        #       - managers: [manager1, manager2, manager3]
+    """
+    from salt_swarm.core.errors import SwarmError
+    from salt_swarm.master import joins
+
+    ret = _ret(name)
+    refused = _on_master(ret, "members_joined")
+    if refused:
+        return refused
+    members = [members] if isinstance(members, str) else list(members or [])
+    if not members:
+        ret["comment"] = "no member to join"
+        return ret
+    names = {
+        "addr_function": addr_function or joins.MINE_ADDR,
+        "tokens_function": tokens_function or joins.MINE_TOKENS,
+    }
+    listed = ", ".join(members)
+    if __opts__["test"]:
+        found = joins.join_data(__opts__, managers, **names)
+        ret["result"] = None
+        ret["changes"] = {m: {"new": role} for m in members}
+        through = (
+            f"through {found['source']}'s mine entries"
+            if found
+            else "once a manager's mine entries are on the master"
+        )
+        ret["comment"] = f"would join {listed} as {role} {through}"
+        return ret
+    try:
+        got = joins.join_members(
+            _fleet(), members, role, managers, availability, mine_update, **names
+        )
+    except SwarmError as exc:
+        return _fail(ret, f"joining {listed} as {role} failed before any change: {exc}")
+    for minion, res in sorted(got["done"].items()):
+        if res.get("changed"):
+            ret["changes"][minion] = {"new": role, "node_id": res.get("node_id")}
+        if res.get("unlocked"):  # locked since its daemon restarted
+            ret["changes"].setdefault(minion, {})["unlocked"] = True
+    parts = []
+    joined = [m for m, change in ret["changes"].items() if "new" in change]
+    if joined:
+        parts.append(f"joined as {role} through {got['through']}'s entries: {', '.join(joined)}")
+    unlocked = [m for m, change in ret["changes"].items() if change.get("unlocked")]
+    if unlocked:
+        parts.append(f"unlocked with swarm:unlock_key: {', '.join(unlocked)}")
+    in_place = sorted(set(got["done"]) - set(joined))
+    if in_place:
+        parts.append(f"already {role}s: {', '.join(in_place)}")
+    if got["failed"]:
+        ret["result"] = False
+        parts.append(
+            "FAILED: " + "; ".join(f"{m}: {why}" for m, why in sorted(got["failed"].items()))
+        )
+    ret["comment"] = "; ".join(parts)
+    return ret

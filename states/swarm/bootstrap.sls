@@ -1,13 +1,15 @@
 {#- Orchestrate: salt-run state.orchestrate swarm.bootstrap
-    1. plan (checks every role target before any change), 2. first manager,
-    3. every manager's mine entries to the master (stored when the step returns),
-    4. the other managers one at a time, each sending its mine entries as it joins
-    (swarm.manager with mine_update), 5. all workers at once,
-    6. node settings (roles, drain managers, labels) through a manager that answers,
-    7. a conformance check (runner swarm.check) that fails when the swarm differs.
-    Members the plan finds in place get no join step (the first manager too), and
-    node settings run only when a node differs: a converged swarm costs the plan
-    alone (the check then uses the node list the plan read). -#}
+    1. plan (checks every role target before any change), 2. the first manager: init
+    there unless it manages the swarm, its mine entries to the master (one call),
+    3. the other managers one at a time, each drained as it joins (drain_managers)
+    and sending its own mine entries, 4. all workers at once, 5. node settings
+    (roles, labels, anything still off) through a manager that answers, 6. a
+    conformance check (runner swarm.check) that fails when the swarm differs.
+    The master reads the managers' mine entries itself and hands each joining
+    minion its join token sealed to that minion's key (swarm.members_joined).
+    Members the plan finds in place get no join step, and node settings run only
+    when a node differs: a converged swarm costs the plan alone (the check then
+    uses the node list the plan read). -#}
 {%- from "swarm/map.jinja" import swarm with context %}
 {%- macro after(ns) %}
 {%- if ns.previous %}
@@ -34,41 +36,53 @@ swarm plan refused:
     - failhard: True
 {%- else %}
 {%- set first = plan.first_manager %}
+{%- set all_managers = [first] + plan.managers %}
+{%- set mine_names = swarm.get("mine") or {} %}
+{%- macro availability(minion) %}
+{%- set wanted = plan.nodes[plan.hostnames[minion]].availability %}
+{%- if wanted != "active" %}
+    - availability: {{ wanted }}
+{%- endif %}
+{%- endmacro %}
+{%- macro join_args(role) %}
+    - role: {{ role }}
+    - managers: {{ all_managers | json }}
+{%- if mine_names.get("addr_function") %}
+    - addr_function: {{ mine_names.addr_function | json }}
+{%- endif %}
+{%- if mine_names.get("tokens_function") %}
+    - tokens_function: {{ mine_names.tokens_function | json }}
+{%- endif %}
+{%- endmacro %}
 {%- for warning in plan.warnings %}
 swarm warning {{ loop.index }}:
   test.show_notification:
     - text: {{ warning | json }}
 {%- endfor %}
-{%- set ns = namespace(previous=none, previous_kind="salt") %}
-{%- if first in plan.to_join %}
+{%- set ns = namespace(previous=none, previous_kind="swarm") %}
+{%- if plan.to_join %}
 
+{#- Whenever anyone joins: the first manager is initialized when in no swarm, and its
+    entries in the master's mine are fresh (tokens rotated since the last run, or a
+    swarm made anew) before anyone reads them. #}
 swarm first manager:
-  salt.state:
-    - tgt: {{ first }}
-    - sls: swarm.first
+  swarm.first_manager:
+    - minion: {{ first }}
+{%- set init_options = {} %}
+{%- for key in ("default_addr_pool", "subnet_size", "data_path_port", "autolock") %}
+{%-   if swarm.init.get(key) is not none %}
+{%-     do init_options.update({key: swarm.init[key]}) %}
+{%-   endif %}
+{%- endfor %}
+{%- if init_options %}
+    - options: {{ init_options | json }}
+{%- endif %}
+{{- availability(first) }}
     - failhard: True
 {%- set ns.previous = "swarm first manager" %}
 {%- endif %}
 
-{#- Mine refreshes and waits only where someone still has to join: a converged
-    swarm re-runs with no changes at all. -#}
-{%- if plan.to_join %}
-
-{#- Every manager sends its mine entries, and the master has stored them when the
-    step returns (swarm.mine_refresh): one that used to manage another swarm must not
-    keep serving that swarm's tokens from the mine. Joiners read the managers'
-    entries only (swarm:mine:target defaults to the managers target). #}
-swarm managers mine:
-  salt.function:
-    - name: swarm.mine_refresh
-    - tgt: {{ ([first] + plan.managers) | join(",") }}
-    - tgt_type: list
-    - failhard: True
-{{- after(ns) }}
-{%- set ns.previous = "swarm managers mine" %}
-{%- endif %}
-
-{#- Members already in place are skipped: their states would find nothing to do. #}
+{#- Members already in place are skipped: their join would find nothing to do. #}
 {%- for manager in plan.managers if manager in plan.to_join %}
 {%- if manager in plan.stale %}
 
@@ -82,15 +96,19 @@ swarm manager {{ manager }} leaves its stale swarm:
     - failhard: True
 {{- after(ns) }}
 {%- set ns.previous = "swarm manager " ~ manager ~ " leaves its stale swarm" %}
+{%- set ns.previous_kind = "salt" %}
 {%- endif %}
 
 swarm manager {{ manager }}:
-  salt.state:
-    - tgt: {{ manager }}
-    - sls: swarm.manager
+  swarm.members_joined:
+    - members: [{{ manager | json }}]
+{{- join_args("manager") }}
+{{- availability(manager) }}
+    - mine_update: True
     - failhard: True
 {{- after(ns) }}
 {%- set ns.previous = "swarm manager " ~ manager %}
+{%- set ns.previous_kind = "swarm" %}
 
 {%- endfor %}
 
@@ -106,22 +124,20 @@ swarm stale workers leave:
     - failhard: True
 {{- after(ns) }}
 {%- set ns.previous = "swarm stale workers leave" %}
+{%- set ns.previous_kind = "salt" %}
 {%- endif %}
 {%- set joining_workers = plan.workers | select("in", plan.to_join) | list %}
 {%- if joining_workers %}
 
 swarm workers:
-  {#- One function call per worker, all at once: no state compile, no pillar
-      render on the master for each of them. #}
-  salt.function:
-    - name: swarm.join
-    - tgt: {{ joining_workers | join(",") }}
-    - tgt_type: list
-    - kwarg: {role: worker, mine_timeout: {{ swarm.mine_timeout }}}
-    - expect_minions: True
+  {#- One publish for all of them: no state compile, no pillar render per worker. #}
+  swarm.members_joined:
+    - members: {{ joining_workers | json }}
+{{- join_args("worker") }}
     - failhard: True
 {{- after(ns) }}
 {%- set ns.previous = "swarm workers" %}
+{%- set ns.previous_kind = "swarm" %}
 {%- endif %}
 
 {%- if plan.to_join or plan.unsettled %}
@@ -129,7 +145,7 @@ swarm workers:
 swarm node settings:
   swarm.nodes_settled:
     - nodes: {{ plan.nodes | json }}
-    - managers: {{ ([first] + plan.managers) | json }}
+    - managers: {{ all_managers | json }}
 {{- after(ns) }}
 {%- set ns.previous = "swarm node settings" %}
 {%- set ns.previous_kind = "swarm" %}

@@ -18,7 +18,9 @@ def test_bootstrap_from_bare_nodes_then_a_no_change_rerun(lab, lab_hosts, bootst
     assert run.ok, run.out
     assert run.changed > 0
     assert "the swarm is as pillar says" in run.out
-    assert "seen by the plan" not in run.out  # things changed: the check asked again
+    assert "seen by the plan" not in run.out  # things changed: not the plan's list
+    # The check's first look is the node list the settings step read after its writes.
+    assert "on the node list the settings step read through host1" in run.out, run.out
     assert not SECRET.search(run.out)
 
     nodes = swarms.node_states(lab, "host1")

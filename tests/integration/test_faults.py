@@ -2,6 +2,7 @@
 ends with the swarm as pillar says (or, for refusals, with nothing changed)."""
 
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -275,3 +276,29 @@ def test_the_master_restarted_mid_bootstrap_then_a_rerun_completes(
     rerun = orchestrate(lab)
     assert rerun.ok, rerun.out
     assert_built(lab)
+
+
+def test_a_manager_join_docker_finishes_in_the_background_counts_as_joined(
+    lab, lab_hosts, bare_hosts, use_pillar
+):
+    use_pillar(PILLAR)
+    swarms.build(lab, ["host1"])
+    assert lab.salt_json("host1", "swarm.mine_refresh").retcode == 0
+    log = lab.paths.host("host2").docker_log
+    seen = len(log.read_bytes())
+    timed_out = b"continue in the background"
+    # host1's dockerd frozen: host2's join reaches its port (the kernel accepts) and
+    # Docker gives up waiting after its own 20 s, going on in the background.
+    lab.signal_daemon("host1", "dockerd", signal.SIGSTOP)
+    try:
+        pool = ThreadPoolExecutor(max_workers=1)
+        joining = pool.submit(lab.salt_json, "host2", "swarm.join", "role=manager", timeout=240)
+        wait_for(lambda: timed_out in log.read_bytes()[seen:], 90, "Docker's join timeout on host2")
+        assert not joining.done()
+    finally:
+        lab.signal_daemon("host1", "dockerd", signal.SIGCONT)
+    res = joining.result(timeout=180)
+    assert res.retcode == 0, res.output
+    assert "Docker finished it in the background" in res.data["host2"]["comment"]
+    assert swarms.local_state(lab, "host2")["ControlAvailable"] is True
+    wait_for(lambda: managers_ready(lab, "host1") == 2, 60, "two managers ready")

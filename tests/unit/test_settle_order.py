@@ -1,4 +1,7 @@
-"""Node settings: promotions before demotions, and a failure says what already changed."""
+"""Node settings: one node list, role changes one at a time (promotions first), the
+rest written side by side, and a failure that says what already changed."""
+
+import threading
 
 import pytest
 
@@ -6,8 +9,49 @@ from salt_swarm.core import settle
 from salt_swarm.core.errors import SwarmError
 
 
+def raw_node(host, role="worker", availability="active", labels=None, version=7):
+    return {
+        "ID": f"id-{host}",
+        "Version": {"Index": version},
+        "Spec": {"Role": role, "Availability": availability, "Labels": labels or {}},
+        "Status": {"State": "ready", "Addr": "10.0.0.1"},
+        "ManagerStatus": {"Reachability": "reachable"} if role == "manager" else None,
+        "Description": {"Hostname": host},
+    }
+
+
+class FakeAPI:
+    """The node calls settle makes, recorded; ``fail`` names hosts whose write fails."""
+
+    def __init__(self, nodes, fail=()):
+        self.listed = [raw_node(**n) if isinstance(n, dict) else raw_node(n) for n in nodes]
+        self.fail = set(fail)
+        self.lists = 0
+        self.writes = []
+        self.lock = threading.Lock()
+
+    def nodes(self):
+        self.lists += 1
+        return self.listed
+
+    def update_node(self, node_id, version, spec):
+        host = node_id.removeprefix("id-")
+        if host in self.fail:
+            raise RuntimeError("update out of sequence")
+        with self.lock:
+            self.writes.append((host, version, spec))
+
+
+class FakeClient:
+    def __init__(self, api):
+        self.api = api
+
+    def info(self):
+        return {"Swarm": {"LocalNodeState": "active", "ControlAvailable": True, "NodeID": "id-m1"}}
+
+
 @pytest.fixture
-def calls(monkeypatch):
+def role_calls(monkeypatch):
     seen = []
 
     def update(
@@ -16,25 +60,72 @@ def calls(monkeypatch):
         seen.append((host, role))
         if host == "boom":
             raise SwarmError("refusing to demote boom: it would leave 1 of 2 managers reachable")
-        return {"role": {"old": "x", "new": role}} if role else {}
+        return {"role": {"old": "x", "new": role}}
 
     monkeypatch.setattr(settle.node_ops, "update", update)
     monkeypatch.setattr(settle.prune, "remove_stale_twins", lambda client, test, wait: [])
     return seen
 
 
-def test_managers_are_settled_before_workers(calls):
-    wanted = {"a": {"role": "worker"}, "b": {"role": "manager"}, "c": {"role": "worker"}}
-    result = settle.apply(None, wanted)
-    assert calls == [("b", "manager"), ("a", "worker"), ("c", "worker")]
-    assert sorted(result["nodes"]) == ["a", "b", "c"] and result["removed"] == []
+def test_role_changes_go_one_at_a_time_promotions_first(role_calls):
+    api = FakeAPI(["a", "b", "c"])
+    wanted = {"a": {"role": "worker"}, "b": {"role": "manager"}, "c": {"role": "manager"}}
+    result = settle.apply(FakeClient(api), wanted)
+    assert role_calls == [("b", "manager"), ("c", "manager")]  # a is a worker already
+    assert sorted(result["nodes"]) == ["b", "c"] and result["removed"] == []
 
 
-def test_a_refused_demotion_names_the_nodes_already_changed(calls):
+def test_a_refused_demotion_names_the_nodes_already_changed(role_calls):
+    api = FakeAPI([{"host": "a"}, {"host": "boom", "role": "manager"}])
     with pytest.raises(SwarmError, match=r"boom: refusing .* \(nodes already changed: a\)"):
-        settle.apply(None, {"a": {"role": "manager"}, "boom": {"role": "worker"}})
+        settle.apply(FakeClient(api), {"a": {"role": "manager"}, "boom": {"role": "worker"}})
 
 
-def test_nodes_must_be_a_mapping(calls):
+def test_other_changes_come_from_one_list_and_are_all_written(role_calls):
+    hosts = [f"w{i}" for i in range(20)]
+    api = FakeAPI(hosts + [{"host": "m1", "role": "manager"}])
+    wanted = {h: {"role": "worker", "labels": {"tier": "app"}} for h in hosts}
+    wanted["m1"] = {"role": "manager", "availability": "drain"}
+    result = settle.apply(FakeClient(api), wanted)
+    assert api.lists == 1 and role_calls == []
+    assert sorted(h for h, _, _ in api.writes) == sorted([*hosts, "m1"])
+    written = {h: (v, spec) for h, v, spec in api.writes}
+    assert written["w3"] == (
+        7,
+        {"Role": "worker", "Availability": "active", "Labels": {"tier": "app"}},
+    )
+    assert written["m1"][1]["Availability"] == "drain"
+    assert result["nodes"]["w3"] == {"labels": {"added": {"tier": "app"}}}
+
+
+def test_nodes_already_as_wanted_are_not_written(role_calls):
+    api = FakeAPI([{"host": "w1", "labels": {"tier": "app"}}])
+    result = settle.apply(FakeClient(api), {"w1": {"role": "worker", "labels": {"tier": "app"}}})
+    assert api.writes == [] and result["nodes"] == {}
+
+
+def test_test_mode_writes_nothing_but_reports(role_calls):
+    api = FakeAPI(["w1"])
+    result = settle.apply(FakeClient(api), {"w1": {"labels": {"tier": "app"}}}, test=True)
+    assert api.writes == [] and "labels" in result["nodes"]["w1"]
+
+
+def test_failed_writes_are_named_with_what_did_change(role_calls):
+    api = FakeAPI(["w1", "w2", "w3"], fail={"w2"})
+    wanted = {h: {"labels": {"tier": "app"}} for h in ("w1", "w2", "w3")}
+    with pytest.raises(
+        SwarmError, match=r"w2: update out of sequence \(nodes already changed: w1, w3\)"
+    ):
+        settle.apply(FakeClient(api), wanted)
+
+
+def test_bad_settings_are_refused_before_anything_changes(role_calls):
+    api = FakeAPI(["w1", "w2"])
+    with pytest.raises(SwarmError, match="availability"):
+        settle.apply(FakeClient(api), {"w1": {"labels": {"a": "b"}}, "w2": {"availability": "off"}})
+    assert api.writes == [] and api.lists == 0
+
+
+def test_nodes_must_be_a_mapping(role_calls):
     with pytest.raises(SwarmError, match="nodes: expected a mapping"):
         settle.apply(None, ["a"])

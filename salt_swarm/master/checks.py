@@ -1,0 +1,56 @@
+"""The orchestrate's node settings and conformance check, run on the master.
+
+The runner (``swarm.settle``, ``swarm.check``) and the orchestrate states
+(``swarm.nodes_settled``, ``swarm.conforms``) share these; the states call them in
+their own process rather than through ``saltutil.runner``, which sets up a runner
+client (master grains and loaders) on every call.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from salt_swarm.core import conformance
+from salt_swarm.core.errors import SwarmError
+from salt_swarm.master.targets import pillar_managers
+
+log = logging.getLogger(__name__)
+
+
+def wanted(expect) -> conformance.Wanted:
+    """What the check compares with, from a plan (or the ``expect`` it was given)."""
+    return conformance.Wanted(
+        managers=[expect["first_manager"], *expect["managers"]],
+        workers=list(expect["workers"]),
+        hostnames=dict(expect["hostnames"]),
+        nodes=dict(expect["nodes"]),
+    )
+
+
+def check_expected(fleet, expect) -> dict:
+    """``{result, differences, warnings, manager}``: the swarm against ``expect``."""
+    want = wanted(expect)
+    manager, nodes = fleet.nodes_from(want.managers)
+    found = conformance.differences(want, nodes)
+    for line in found:
+        log.warning("swarm.check: %s", line)
+    return {"result": not found, "differences": found, "warnings": [], "manager": manager}
+
+
+def settle(fleet, nodes, managers=None, test=False, wait=60, timeout=10, list_after=False) -> dict:
+    """``swarm.apply_nodes`` through the first of ``managers`` (default: pillar's)
+    that is an active manager: ``{manager, removed, nodes}`` (and ``listed``, the
+    node list read after the changes, with ``list_after``)."""
+    candidates = list(managers or pillar_managers(fleet))
+    if not candidates:
+        raise SwarmError("no managers given and pillar swarm:managers matches none")
+    manager, result = fleet.on_manager(
+        candidates,
+        "swarm.apply_nodes",
+        nodes=nodes,
+        test=bool(test),
+        wait=float(wait),
+        list_after=bool(list_after),
+        timeout=float(wait) + float(timeout) + 30,
+    )
+    return {"manager": manager, **result}

@@ -1,0 +1,129 @@
+"""Joins driven by the master (the orchestrate): the first manager's init, then
+members joining with the join data the master already holds.
+
+A minion that joins through the mine asks the master for the managers' entries
+itself (``mine.get``: one request per minion, which the master answers by checking
+every entry's ``allow_tgt``). Here the master reads its own mine cache once, seals
+the role's token to each joining minion's accepted key (salt_swarm.core.sealed) and
+publishes one ``swarm.join`` to all of them: the job's arguments, and so the job
+cache and every minion that sees the publish, only ever hold sealed tokens.
+"""
+
+from __future__ import annotations
+
+import salt.cache
+import salt.key
+import salt.utils.mine
+
+from salt_swarm.core import mine_data, sealed
+from salt_swarm.core.errors import SwarmError
+from salt_swarm.core.secrets import check_role, redact
+
+MINE_ADDR = "swarm.manager_addr"
+MINE_TOKENS = "swarm.join_tokens"
+JOIN_TIMEOUT = 90  # a manager join may wait on Raft under load; Docker's own limit is 20 s
+
+
+def _unwrap(entry):
+    """A mine entry's data, without the ACL wrapper ``allow_tgt`` adds."""
+    if isinstance(entry, dict) and salt.utils.mine.MINE_ITEM_ACL_ID in entry:
+        return entry.get(salt.utils.mine.MINE_ITEM_ACL_DATA)
+    return entry
+
+
+def join_data(opts, managers, addr_function=MINE_ADDR, tokens_function=MINE_TOKENS):
+    """``{managers, tokens, source}`` from the master's mine cache, the tokens taken
+    from the first of ``managers`` that has real ones; None when none has."""
+    cache = salt.cache.factory(opts)
+    addrs, tokens = {}, {}
+    for minion in managers:
+        entries = cache.fetch("mine", minion) or {}
+        if not isinstance(entries, dict):
+            continue
+        addrs[minion] = _unwrap(entries.get(addr_function))
+        tokens[minion] = _unwrap(entries.get(tokens_function))
+    return mine_data.usable(addrs, tokens, prefer=list(managers))
+
+
+def sealed_tokens(opts, members, token) -> dict[str, str]:
+    """minion id -> ``token`` sealed to that minion's accepted key."""
+    keys = salt.key.get_key(opts)
+    out, missing = {}, []
+    for minion in members:
+        record = keys.cache.fetch("keys", minion)
+        if (
+            not isinstance(record, dict)
+            or record.get("state") != "accepted"
+            or not record.get("pub")
+        ):
+            missing.append(minion)
+            continue
+        out[minion] = sealed.seal(record["pub"], token)
+    if missing:
+        raise SwarmError(f"no accepted minion key to seal the join token to: {', '.join(missing)}")
+    return out
+
+
+def _answers(ret: dict, members, fun: str) -> tuple[dict, dict]:
+    """(minion -> return, minion -> error text) from a full_return publish."""
+    done, failed = {}, {}
+    for minion in members:
+        data = ret.get(minion)
+        if not isinstance(data, dict):
+            failed[minion] = f"no answer to {fun}"
+        elif data.get("retcode", 0) != 0 or not isinstance(data.get("ret"), dict):
+            failed[minion] = redact(data.get("ret"))
+        else:
+            done[minion] = data["ret"]
+    return done, failed
+
+
+def join_members(
+    fleet,
+    members,
+    role,
+    managers,
+    availability=None,
+    mine_update=False,
+    addr_function=MINE_ADDR,
+    tokens_function=MINE_TOKENS,
+    timeout=JOIN_TIMEOUT,
+):
+    """Join ``members`` (minion ids) as ``role`` in one publish, through the managers
+    whose entries the master's mine holds (``managers``, the one to take tokens
+    from first). Returns ``{through, done, failed}``: minion -> ``swarm.join``'s
+    return, minion -> error. Raises SwarmError before any change when the mine has
+    no usable entry or a member has no accepted key."""
+    check_role(role)
+    members = list(members)
+    found = join_data(fleet.opts, managers, addr_function, tokens_function)
+    if found is None:
+        raise SwarmError(
+            f"the master's mine holds no address and join tokens of an active manager "
+            f"among {', '.join(managers)}: has the first manager sent its mine entries "
+            "(swarm.mine_refresh)?"
+        )
+    kwarg = {
+        "role": role,
+        "managers": found["managers"],
+        "sealed_token": sealed_tokens(fleet.opts, members, found["tokens"][role]),
+    }
+    if availability:
+        kwarg["availability"] = availability
+    if mine_update:
+        kwarg["mine_update"] = True
+    if role == "manager":
+        kwarg["unlock"] = True  # a manager locked since its daemon restarted
+    ret = fleet.client.cmd(
+        members, "swarm.join", kwarg=kwarg, tgt_type="list", timeout=timeout, full_return=True
+    )
+    done, failed = _answers(ret, members, "swarm.join")
+    return {"through": found["source"], "done": done, "failed": failed}
+
+
+def init_first(fleet, minion, options=None, timeout=JOIN_TIMEOUT):
+    """``swarm.init`` on ``minion`` with ``options`` (a no-op on a manager; a locked
+    one is unlocked with its pillar key first), its mine entries sent before it
+    returns: ``swarm.init``'s return."""
+    kwarg = {k: v for k, v in (options or {}).items() if v is not None}
+    return fleet.call(minion, "swarm.init", timeout=timeout, mine_update=True, unlock=True, **kwarg)
