@@ -14,10 +14,12 @@ For each size (managers+workers) and each run, in this order:
   formula `swarm` for every minion; changes must be zero), and the same highstate with
   a top file of one `test.nop` state: what any highstate costs on these minions;
 - salt floor: an orchestrate with the bootstrap's publishes (every member, the first
-  manager, the managers, each other manager, all workers, two on the first manager)
-  that only runs test.ping: what Salt itself costs for that shape, with no Docker.
-Every node leaves the swarm between runs (not timed). Prints one row per run and a
-median row per size, with the ratio orchestrate / floor.
+  manager, each other manager, all workers, two on the first manager) that only
+  runs test.ping: what Salt itself costs for that shape, with no Docker.
+Every node leaves the swarm between runs (not timed), and each timed part starts once
+the lab's daemons are quiet (under half a core for a second; a leave or join keeps
+dockerds busy for seconds after it returns). Prints one row per run and a median row
+per size, with the ratio orchestrate / floor.
 """
 
 from __future__ import annotations
@@ -36,11 +38,11 @@ from salt_swarm.lab.lab import Lab, repo_root
 try:  # run as a script: bench/ is on sys.path
     import state_tree
     from highstate import highstate
-    from resources import Usage, dockerd_cpu
+    from resources import Usage, dockerd_cpu, quiet
 except ImportError:  # imported as bench.bootstrap
     from bench import state_tree
     from bench.highstate import highstate
-    from bench.resources import Usage, dockerd_cpu
+    from bench.resources import Usage, dockerd_cpu, quiet
 
 SUMMARY = re.compile(r"Succeeded: (\d+)(?: \(changed=(\d+)\))?\s+Failed:\s+(\d+)")
 
@@ -82,6 +84,7 @@ def write_pillar(folder: Path, managers: list[str], workers: list[str]) -> None:
 def floor(lab: Lab, managers: list[str], workers: list[str]) -> tuple[float, float, float]:
     """Seconds until every node is Ready; the dockerds' CPU seconds until then, and in
     the 5 s after (work a join sets off that the floor's clock does not wait for)."""
+    quiet()
     began = time.monotonic()
     before = dockerd_cpu()
     swarms.build(lab, managers, workers)
@@ -93,6 +96,7 @@ def floor(lab: Lab, managers: list[str], workers: list[str]) -> tuple[float, flo
 
 
 def orchestrate(lab: Lab, sls: str = "swarm.bootstrap") -> tuple[float, int]:
+    quiet()
     began = time.monotonic()
     res = lab.salt_run("state.orchestrate", sls)
     took = time.monotonic() - began
@@ -143,8 +147,10 @@ def one_run(lab: Lab, tree: Path, managers: list[str], workers: list[str], usage
         orch, _ = orchestrate(lab)
     rerun, changes = orchestrate(lab)
     state_tree.point_top(tree, "swarm")
+    quiet()
     high, high_changes = highstate(lab, members)
     state_tree.point_top(tree, "noop")
+    quiet()
     noop, _ = highstate(lab, members)
     return Run(fl, salt_fl, orch, rerun, changes, high, high_changes, noop)
 

@@ -31,6 +31,24 @@ def _cpu_seconds(groups: list[Path]) -> float:
     return total / 1e6
 
 
+def lab_cpu() -> float:
+    """CPU seconds used so far by every lab daemon: master, minions, dockerds."""
+    return sum(_cpu_seconds(g) for g in _groups(procs.cgroup_root()).values())
+
+
+def quiet(limit: float = 0.5, window: float = 1.0, timeout: float = 30) -> float:
+    """Wait until the lab's daemons use less than ``limit`` cores over ``window`` s
+    (a leave or join sets dockerds working for seconds after it returns), at most
+    ``timeout`` s. Returns the seconds waited."""
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        before = lab_cpu()
+        time.sleep(window)
+        if (lab_cpu() - before) / window < limit:
+            break
+    return time.monotonic() - began
+
+
 def dockerd_cpu() -> float:
     """CPU seconds used so far by every lab host's dockerd (with its children)."""
     return _cpu_seconds(_groups(procs.cgroup_root())["dockerds"])

@@ -23,10 +23,9 @@ def _ping(step: str, targets: list[str], previous: str | None) -> str:
 
 def salt_floor_sls(managers: list[str], workers: list[str]) -> str:
     """The bootstrap's publishes with test.ping: every member (the plan's preflight),
-    the first manager, the managers' mine step, each other manager, all workers at
-    once, then node settings and the check on the first manager."""
+    the first manager, each other manager, all workers at once, then node settings
+    and the check on the first manager."""
     steps = [("preflight", managers + workers), ("first manager", managers[:1])]
-    steps.append(("managers mine", managers))
     steps += [(f"manager {m}", [m]) for m in managers[1:]]
     steps += [("workers", workers), ("node settings", managers[:1]), ("check", managers[:1])]
     parts, previous = [], None
