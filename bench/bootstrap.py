@@ -25,7 +25,7 @@ per size, with the ratio orchestrate / floor.
 from __future__ import annotations
 
 import argparse
-import re
+import json
 import statistics
 import tempfile
 import time
@@ -43,8 +43,6 @@ except ImportError:  # imported as bench.bootstrap
     from bench import state_tree
     from bench.highstate import highstate
     from bench.resources import Usage, dockerd_cpu, quiet
-
-SUMMARY = re.compile(r"Succeeded: (\d+)(?: \(changed=(\d+)\))?\s+Failed:\s+(\d+)")
 
 PILLAR = """\
 swarm:
@@ -96,14 +94,29 @@ def floor(lab: Lab, managers: list[str], workers: list[str]) -> tuple[float, flo
 
 
 def orchestrate(lab: Lab, sls: str = "swarm.bootstrap") -> tuple[float, int]:
+    """Seconds of ``salt-run state.orchestrate sls`` and how many states changed."""
+    took, changed, _ = orchestrate_steps(lab, sls)
+    return took, changed
+
+
+def orchestrate_steps(lab: Lab, sls: str = "swarm.bootstrap") -> tuple[float, int, dict]:
+    """As ``orchestrate``, and each step's seconds (``render`` for the time before
+    the first step: salt-run's start, the render of the SLS and the plan)."""
     quiet()
     began = time.monotonic()
-    res = lab.salt_run("state.orchestrate", sls)
+    res = lab.salt_run("state.orchestrate", sls, "--out=json")
     took = time.monotonic() - began
-    found = SUMMARY.findall(res.stdout)
-    if res.returncode != 0 or not found or found[-1][2] != "0":
-        raise SystemExit(f"orchestrate failed:\n{res.stdout}{res.stderr}")
-    return took, int(found[-1][1] or 0)
+    try:
+        steps = next(iter(json.loads(res.stdout)["data"].values()))
+    except (ValueError, KeyError, StopIteration):
+        raise SystemExit(f"orchestrate gave no JSON:\n{res.stdout}{res.stderr}") from None
+    failed = [s.get("__id__") for s in steps.values() if s.get("result") is False]
+    if res.returncode != 0 or failed:
+        raise SystemExit(f"orchestrate failed ({failed}):\n{res.stdout}{res.stderr}")
+    ordered = sorted(steps.values(), key=lambda s: s.get("__run_num__", 0))
+    seconds = {s.get("__id__", "?"): s.get("duration", 0) / 1000 for s in ordered}
+    seconds = {"render": took - sum(seconds.values()), **seconds}
+    return took, sum(1 for s in ordered if s.get("changes")), seconds
 
 
 class Run(NamedTuple):
@@ -141,10 +154,11 @@ def one_run(lab: Lab, tree: Path, managers: list[str], workers: list[str], usage
     salt_fl, _ = orchestrate(lab, "salt_floor")
     if usage:
         with Usage() as used:
-            orch, _ = orchestrate(lab)
+            orch, _, steps = orchestrate_steps(lab)
         print(f"usage: {used.report()}", flush=True)
     else:
-        orch, _ = orchestrate(lab)
+        orch, _, steps = orchestrate_steps(lab)
+    print("steps: " + ", ".join(f"{name} {sec:.2f}" for name, sec in steps.items()), flush=True)
     rerun, changes = orchestrate(lab)
     state_tree.point_top(tree, "swarm")
     quiet()

@@ -225,3 +225,14 @@ def with_role_changes(plan: BootstrapPlan, infos: dict, nodes: list[NodeView]) -
             ) from None
         counts = ManagerCounts(counts.total - 1, counts.reachable - (1 if node.reachable else 0))
     return replace(plan, promote=promote, demote=demote)
+
+
+def known_nodes(hostnames: list[str], nodes: list[NodeView]) -> dict[str, list[str]]:
+    """hostname -> ids of the nodes listed under it now, for the hostnames about to
+    join (a rebuilt host has an old node: the one joining is a new one)."""
+    wanted = set(hostnames)
+    found: dict[str, list[str]] = {}
+    for node in nodes:
+        if node.hostname in wanted:
+            found.setdefault(node.hostname, []).append(node.id)
+    return {h: sorted(ids) for h, ids in sorted(found.items())}

@@ -9,6 +9,7 @@ labels) are planned from one node list and written side by side.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from salt_swarm.core import nodes as node_ops
@@ -34,13 +35,22 @@ def _settings(want: dict) -> dict:
     }
 
 
-def apply(client, wanted: dict[str, dict], test: bool = False, wait: float = 60) -> dict:
+def apply(
+    client, wanted: dict[str, dict], test: bool = False, wait: float = 60, wait_for=()
+) -> dict:
     """``wanted``: hostname -> {role, availability, labels, labels_owned}. Returns ``removed`` (stale
-    twins) and ``nodes`` (hostname -> Salt-style changes, only where something changed)."""
+    twins) and ``nodes`` (hostname -> Salt-style changes, only where something changed).
+
+    ``wait_for``: hostnames that are joining right now (a list, or a mapping of
+    hostname to the ids of nodes it had before, as a rebuilt host has): wait up to
+    ``wait`` seconds for a new node of each to be listed first; those still missing
+    then are left out and named in ``missing``."""
     if not isinstance(wanted, dict):
         raise SwarmError(f"nodes: expected a mapping of hostname to settings, got {wanted!r}")
     for want in wanted.values():
         node_ops.check_settings(want.get("availability"), want.get("role"))
+    missing = _await_nodes(client, _old_ids(wait_for), wait) if not test else []
+    wanted = {h: w for h, w in wanted.items() if h not in missing}
     removed = prune.remove_stale_twins(client, test=test, wait=wait)
     node_ops.require_manager(client)
     raw = {n["ID"]: n for n in client.api.nodes()}
@@ -70,7 +80,34 @@ def apply(client, wanted: dict[str, dict], test: bool = False, wait: float = 60)
             "; ".join(f"{h}: {why}" for h, why in sorted(failed.items()))
             + f" (nodes already changed: {done})"
         )
-    return {"removed": removed, "nodes": changed}
+    result = {"removed": removed, "nodes": changed}
+    if missing:
+        result["missing"] = missing
+    return result
+
+
+def _old_ids(wait_for) -> dict[str, set]:
+    if isinstance(wait_for, dict):
+        return {h: set(ids or ()) for h, ids in wait_for.items()}
+    return {h: set() for h in wait_for or ()}
+
+
+def _await_nodes(client, old: dict[str, set], seconds: float) -> list[str]:
+    """Poll the node list until each hostname in ``old`` has a node whose id is not
+    in its set; the hostnames still without one."""
+    if not old:
+        return []
+    deadline = time.monotonic() + seconds
+    while True:
+        new = {
+            (n.get("Description") or {}).get("Hostname")
+            for n in client.api.nodes()
+            if n["ID"] not in old.get((n.get("Description") or {}).get("Hostname"), ())
+        }
+        missing = sorted(set(old) - new)
+        if not missing or time.monotonic() >= deadline:
+            return missing
+        time.sleep(0.2)
 
 
 def _write_all(client, raw: dict, writes: list) -> dict[str, str]:

@@ -18,6 +18,7 @@ import salt.utils.mine
 from salt_swarm.core import mine_data, sealed
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.secrets import check_role, redact
+from salt_swarm.master import checks
 
 MINE_ADDR = "swarm.manager_addr"
 MINE_TOKENS = "swarm.join_tokens"
@@ -88,12 +89,18 @@ def join_members(
     addr_function=MINE_ADDR,
     tokens_function=MINE_TOKENS,
     timeout=JOIN_TIMEOUT,
+    settle=None,
 ):
     """Join ``members`` (minion ids) as ``role`` in one publish, through the managers
     whose entries the master's mine holds (``managers``, the one to take tokens
     from first). Returns ``{through, done, failed}``: minion -> ``swarm.join``'s
     return, minion -> error. Raises SwarmError before any change when the mine has
-    no usable entry or a member has no accepted key."""
+    no usable entry or a member has no accepted key.
+
+    ``settle`` (``{nodes, hostnames, known}``: the plan's node settings, minion ids'
+    hostnames, and the ids of nodes the members' hostnames have now): the settings are applied beside the joins, by the manager whose
+    entries gave the tokens, which labels the members' nodes as they appear; the
+    return then has ``settled`` (``swarm.apply_nodes``'s return, or ``{error}``)."""
     check_role(role)
     members = list(members)
     found = join_data(fleet.opts, managers, addr_function, tokens_function)
@@ -114,11 +121,49 @@ def join_members(
         kwarg["mine_update"] = True
     if role == "manager":
         kwarg["unlock"] = True  # a manager locked since its daemon restarted
+    pending = _start_settle(fleet, found["source"], settle, members, timeout) if settle else None
     ret = fleet.client.cmd(
         members, "swarm.join", kwarg=kwarg, tgt_type="list", timeout=timeout, full_return=True
     )
     done, failed = _answers(ret, members, "swarm.join")
-    return {"through": found["source"], "done": done, "failed": failed}
+    result = {"through": found["source"], "done": done, "failed": failed}
+    if pending and not failed:  # with failures the step fails; the settings can wait
+        result["settled"] = _finish_settle(fleet, pending, settle, managers, timeout)
+    return result
+
+
+def _start_settle(fleet, manager, settle, members, timeout):
+    """Publish ``swarm.apply_nodes`` to ``manager`` without waiting: it waits for the
+    members' nodes itself. The job's returns are kept for ``_finish_settle``."""
+    hostnames = settle.get("hostnames") or {}
+    known = settle.get("known") or {}  # a rebuilt host's old node is not the one to wait for
+    joining = [hostnames.get(m, m) for m in members]
+    kwarg = {
+        "nodes": settle["nodes"],
+        "wait": timeout,
+        "wait_for": {h: list(known.get(h) or []) for h in joining},
+        "list_after": True,
+    }
+    pub = fleet.client.run_job(manager, "swarm.apply_nodes", kwarg=kwarg, listen=True)
+    return (pub or {}).get("jid"), manager
+
+
+def _finish_settle(fleet, pending, settle, managers, timeout):
+    """The settings job's return; when it failed or did not answer, the settings
+    through any manager now (``checks.settle``)."""
+    jid, manager = pending
+    if jid:
+        for ret in fleet.client.get_iter_returns(jid, {manager}, timeout=timeout):
+            body = (ret or {}).get(manager)
+            if body is None:
+                continue
+            if body.get("retcode", 0) == 0 and isinstance(body.get("ret"), dict):
+                return {"manager": manager, **body["ret"]}
+            break
+    try:
+        return checks.settle(fleet, settle["nodes"], managers, list_after=True)
+    except SwarmError as exc:
+        return {"error": str(exc)}
 
 
 def init_first(fleet, minion, options=None, timeout=JOIN_TIMEOUT):

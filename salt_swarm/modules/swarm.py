@@ -795,7 +795,7 @@ def rebalance(test=False, wait=120):
         return rebalance_ops.rebalance(client, test=_truthy(test), wait=float(wait))
 
 
-def apply_nodes(nodes, test=False, wait=60, list_after=False):
+def apply_nodes(nodes, test=False, wait=60, list_after=False, wait_for=None):
     """
     Bring many nodes to their settings in one call: ``nodes`` maps hostname to
     ``{role, availability, labels}`` (labels merge). Stale twins (Down nodes sharing
@@ -804,7 +804,10 @@ def apply_nodes(nodes, test=False, wait=60, list_after=False):
     Returns ``removed`` and ``nodes`` (hostname -> changes, only where something
     changed); with ``test=True`` what would change. With ``list_after`` also
     ``listed``: every node as ``swarm.nodes`` gives it, read after the changes.
-    Run on a manager.
+    ``wait_for``: hostnames joining right now (the orchestrate's workers step runs
+    this beside their joins): their nodes are waited for, up to ``wait`` seconds,
+    before anything is applied; any still missing are named in ``missing``. Run on
+    a manager.
 
     CLI Example:
 
@@ -813,7 +816,9 @@ def apply_nodes(nodes, test=False, wait=60, list_after=False):
         salt manager1 swarm.apply_nodes '{worker1: {availability: active, labels: {zone: a}}}'
     """
     with _docker("node update") as client:
-        res = settle_ops.apply(client, nodes, test=_truthy(test), wait=float(wait))
+        res = settle_ops.apply(
+            client, nodes, test=_truthy(test), wait=float(wait), wait_for=wait_for or ()
+        )
         if _truthy(list_after):
             res["listed"] = [n.as_dict() for n in node_ops.list_nodes(client)]
         return res

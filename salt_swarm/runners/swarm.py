@@ -171,8 +171,9 @@ def plan(managers=None, workers=None, labels=None, drain_managers=True, settings
     ``first_manager`` (an active manager when the swarm exists, else the first by
     id), ``managers`` (the others, to join one at a time), ``workers``,
     ``warnings`` (even or more than seven managers), ``existing_cluster``,
-    ``to_join``, ``stale``, ``promote``, ``demote``, ``nodes``, ``hostnames`` and
-    ``unsettled``; when all of those lists are empty, also ``seen``: the
+    ``to_join``, ``stale``, ``promote``, ``demote``, ``nodes``, ``hostnames``,
+    ``unsettled`` and ``known_nodes`` (the ids of nodes the joining members'
+    hostnames have now: a rebuilt host's old node); when all of those lists are empty, also ``seen``: the
     conformance check made on the node list the plan read (``differences``,
     ``manager``), which the orchestrate's last step uses instead of asking again.
 
@@ -229,6 +230,9 @@ def _plan_with_infos(managers, workers, labels, drain_managers, timeout):
     planned["hostnames"] = {m: infos[m]["hostname"] for m in members}
     planned["unsettled"] = (
         sorted(planned["nodes"]) if nodes is None else plan_logic.unsettled(planned["nodes"], nodes)
+    )
+    planned["known_nodes"] = plan_logic.known_nodes(
+        [planned["hostnames"][m] for m in result.to_join], nodes or []
     )
     if nodes is not None and not any(planned[k] for k in NOTHING_TO_DO):
         # Nothing to change: the final check can be made on the node list just read.

@@ -744,6 +744,7 @@ def members_joined(
     mine_update=False,
     addr_function=None,
     tokens_function=None,
+    settle=None,
 ):
     """
     Make sure ``members`` (minion ids) are in the swarm as ``role``: those that are
@@ -755,7 +756,11 @@ def members_joined(
     ``mine_update`` a joined manager sends its own mine entries before it answers.
     A member that fails is named with Docker's message, beside those that joined.
     ``addr_function``/``tokens_function``: the mine functions' names when pillar
-    ``swarm:mine`` renames them. Runs on the master (orchestrate).
+    ``swarm:mine`` renames them. ``settle`` (``{nodes, hostnames, known}``, from the plan):
+    the node settings are applied beside the joins, as ``swarm.nodes_settled``
+    would after them, by the manager that gave the tokens; it labels the members'
+    nodes as they appear (changes under ``node settings``). Runs on the master
+    (orchestrate).
 
     CLI Example:
 
@@ -798,7 +803,7 @@ def members_joined(
         return ret
     try:
         got = joins.join_members(
-            _fleet(), members, role, managers, availability, mine_update, **names
+            _fleet(), members, role, managers, availability, mine_update, **names, settle=settle
         )
     except SwarmError as exc:
         return _fail(ret, f"joining {listed} as {role} failed before any change: {exc}")
@@ -822,5 +827,28 @@ def members_joined(
         parts.append(
             "FAILED: " + "; ".join(f"{m}: {why}" for m, why in sorted(got["failed"].items()))
         )
+    if "settled" in got:
+        parts.append(_settled_note(ret, got["settled"]))
     ret["comment"] = "; ".join(parts)
     return ret
+
+
+def _settled_note(ret, settled):
+    """The node settings applied beside the joins, into ``ret``; a line for the comment."""
+    if settled.get("error"):
+        ret["result"] = False
+        return f"node settings FAILED: {settled['error']}"
+    changed = dict(settled.get("nodes") or {})
+    if settled.get("removed"):
+        changed["removed"] = [
+            {"hostname": r["hostname"], "id": r.get("id") or r.get("ids")}
+            for r in settled["removed"]
+        ]
+    if changed:
+        ret["changes"]["node settings"] = changed
+    if settled.get("listed") is not None:
+        __context__[SETTLED_LIST] = {"manager": settled["manager"], "rows": settled["listed"]}
+    if settled.get("missing"):
+        return f"node settings through {settled['manager']}, not yet for {', '.join(settled['missing'])}"
+    count = len(settled.get("nodes") or {})
+    return f"node settings through {settled['manager']}: {count} node(s) changed"

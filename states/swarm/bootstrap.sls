@@ -2,9 +2,10 @@
     1. plan (checks every role target before any change), 2. the first manager: init
     there unless it manages the swarm, its mine entries to the master (one call),
     3. the other managers one at a time, each drained as it joins (drain_managers)
-    and sending its own mine entries, 4. all workers at once, 5. node settings
-    (roles, labels, anything still off) through a manager that answers, 6. a
-    conformance check (runner swarm.check) that fails when the swarm differs.
+    and sending its own mine entries, 4. all workers at once, with the node
+    settings (roles, labels, anything still off) applied beside them by a manager
+    (5. on their own when no worker joins), 6. a conformance check (runner
+    swarm.check) that fails when the swarm differs.
     The master reads the managers' mine entries itself and hands each joining
     minion its join token sealed to that minion's key (swarm.members_joined).
     Members the plan finds in place get no join step, and node settings run only
@@ -130,17 +131,22 @@ swarm stale workers leave:
 {%- if joining_workers %}
 
 swarm workers:
-  {#- One publish for all of them: no state compile, no pillar render per worker. #}
+  {#- One publish for all of them: no state compile, no pillar render per worker.
+      The node settings go beside it: the manager labels the nodes as they appear. #}
   swarm.members_joined:
     - members: {{ joining_workers | json }}
 {{- join_args("worker") }}
+    - settle:
+        nodes: {{ plan.nodes | json }}
+        hostnames: {{ plan.hostnames | json }}
+        known: {{ plan.known_nodes | json }}
     - failhard: True
 {{- after(ns) }}
 {%- set ns.previous = "swarm workers" %}
 {%- set ns.previous_kind = "swarm" %}
 {%- endif %}
 
-{%- if plan.to_join or plan.unsettled %}
+{%- if not joining_workers and (plan.to_join or plan.unsettled) %}
 
 swarm node settings:
   swarm.nodes_settled:

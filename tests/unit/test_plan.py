@@ -214,3 +214,16 @@ def test_unsettled_includes_a_role_difference():
     nodes = [_node("1", "w1", "manager")]
     assert unsettled({"w1": {"role": "worker", "labels": {}}}, nodes) == ["w1"]
     assert unsettled({"w1": {"role": "manager", "labels": {}}}, nodes) == []
+
+
+def test_known_nodes_names_the_ids_a_joining_hostname_has_now():
+    from salt_swarm.core.cluster import NodeView
+    from salt_swarm.core.plan import known_nodes
+
+    def n(id_, host):
+        return NodeView(
+            id=id_, hostname=host, role="worker", availability="active", status="down", addr=""
+        )
+
+    nodes = [n("b", "w1"), n("a", "w1"), n("c", "w2"), n("d", "m1")]
+    assert known_nodes(["w1", "w3"], nodes) == {"w1": ["a", "b"]}

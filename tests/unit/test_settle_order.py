@@ -129,3 +129,34 @@ def test_bad_settings_are_refused_before_anything_changes(role_calls):
 def test_nodes_must_be_a_mapping(role_calls):
     with pytest.raises(SwarmError, match="nodes: expected a mapping"):
         settle.apply(None, ["a"])
+
+
+def test_nodes_still_joining_are_waited_for_and_the_late_ones_named(role_calls, monkeypatch):
+    api = FakeAPI(["w1"])
+    late = raw_node("w2")
+    lists = iter([api.listed, api.listed, [*api.listed, late]])
+
+    def nodes():
+        api.lists += 1
+        return next(lists, [*api.listed, late])
+
+    api.nodes = nodes
+    monkeypatch.setattr(settle.time, "sleep", lambda s: None)
+    wanted = {h: {"labels": {"tier": "app"}} for h in ("w1", "w2", "w3")}
+    result = settle.apply(FakeClient(api), wanted, wait_for=["w1", "w2", "w3"], wait=0.5)
+    assert result["missing"] == ["w3"]
+    assert sorted(h for h, _, _ in api.writes) == ["w1", "w2"]
+
+
+def test_a_rebuilt_hosts_old_node_is_not_the_one_waited_for(role_calls, monkeypatch):
+    old = dict(raw_node("w1"), Status={"State": "down", "Addr": "10.0.0.1"})
+    new = dict(raw_node("w1"), ID="id-w1-new")
+    views = iter([[old], [old], [old, new]])
+    api = FakeAPI([])
+    api.nodes = lambda: next(views, [old, new])
+    monkeypatch.setattr(settle.time, "sleep", lambda s: None)
+    result = settle.apply(
+        FakeClient(api), {"w1": {"labels": {"a": "b"}}}, wait_for={"w1": ["id-w1"]}, wait=5
+    )
+    assert "missing" not in result
+    assert [(h, spec["Labels"]) for h, _, spec in api.writes] == [("w1-new", {"a": "b"})]
