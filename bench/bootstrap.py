@@ -14,8 +14,8 @@ For each size (managers+workers) and each run, in this order:
   formula `swarm` for every minion; changes must be zero), and the same highstate with
   a top file of one `test.nop` state: what any highstate costs on these minions;
 - salt floor: an orchestrate with the bootstrap's publishes (every member, the first
-  manager, each other manager, all workers, two on the first manager) that only
-  runs test.ping: what Salt itself costs for that shape, with no Docker.
+  manager, each other manager, all workers, one more on the first manager) that
+  only runs test.ping: what Salt itself costs for that shape, with no Docker.
 Every node leaves the swarm between runs (not timed), and each timed part starts once
 the lab's daemons are quiet (under half a core for a second; a leave or join keeps
 dockerds busy for seconds after it returns). Prints one row per run and a median row

@@ -23,11 +23,12 @@ def _ping(step: str, targets: list[str], previous: str | None) -> str:
 
 def salt_floor_sls(managers: list[str], workers: list[str]) -> str:
     """The bootstrap's publishes with test.ping: every member (the plan's preflight),
-    the first manager, each other manager, all workers at once, then node settings
-    and the check on the first manager."""
+    the first manager, each other manager, all workers at once, then one on the
+    first manager for the node settings (which the bootstrap runs beside the
+    workers' joins, and whose node list its check then reads)."""
     steps = [("preflight", managers + workers), ("first manager", managers[:1])]
     steps += [(f"manager {m}", [m]) for m in managers[1:]]
-    steps += [("workers", workers), ("node settings", managers[:1]), ("check", managers[:1])]
+    steps += [("workers", workers), ("node settings", managers[:1])]
     parts, previous = [], None
     for step, targets in steps:
         if targets:
