@@ -19,6 +19,9 @@ from salt_swarm.core.grain_labels import stale_keys
 from salt_swarm.core.quorum import check_manager_removal
 from salt_swarm.core.secrets import check_role
 
+# Writes at a fresh version after "update out of sequence", before giving up.
+WRITE_ATTEMPTS = 5
+
 
 def require_manager(client) -> dict:
     now = local_node.summarize(client.info())
@@ -108,8 +111,28 @@ def planned(
 
 
 def write(client, node: NodeView, current_spec: dict, fields: dict) -> None:
-    """``current_spec`` with ``fields`` set, at the node version ``node`` was read at."""
-    client.api.update_node(node.id, node.version, {**current_spec, **fields})
+    """``current_spec`` with ``fields`` set, at the node version ``node`` was read at.
+
+    A node's version also moves when only its status does (a joining node turning
+    Ready, a leaving one going Down), and Docker then refuses the write as "update out
+    of sequence". Read the node again and write at its new version, as long as its
+    spec is still the one the plan was made from; a spec someone else changed meanwhile
+    is not overwritten."""
+    version = node.version
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            client.api.update_node(node.id, version, {**current_spec, **fields})
+            return
+        except Exception as exc:  # docker.errors.APIError; the SDK is imported lazily
+            if "out of sequence" not in str(exc) or attempt == WRITE_ATTEMPTS:
+                raise
+        fresh = client.api.inspect_node(node.id)
+        if fresh.get("Spec") != current_spec:
+            raise SwarmError(
+                f"{node.hostname} was changed by someone else since it was read; "
+                "nothing was overwritten (run again to plan from its new settings)"
+            )
+        version = (fresh.get("Version") or {}).get("Index", version)
 
 
 def _wait_out_of_raft(client, node: NodeView, timeout: float = 30) -> None:

@@ -256,13 +256,18 @@ class Lab:
             return False
 
     def _wait_minions(self, names: list[str], deadline: float) -> None:
+        from salt.exceptions import SaltClientError
+
         accepted = self.paths.master_root / "etc" / "salt" / "pki" / "master" / "minions"
         pending = list(names)
 
         def all_answer() -> bool:
             keyed = [n for n in pending if (accepted / n).exists()]
             if keyed:
-                answered = self.ping(keyed, timeout=5)
+                try:
+                    answered = self.ping(keyed, timeout=5)
+                except SaltClientError:  # a master still starting or busy: not yet
+                    return False
                 pending[:] = [n for n in pending if n not in answered]
             return not pending
 

@@ -37,7 +37,7 @@ class FakeAPI:
     def update_node(self, node_id, version, spec):
         host = node_id.removeprefix("id-")
         if host in self.fail:
-            raise RuntimeError("update out of sequence")
+            raise RuntimeError("rpc error: node not found")
         with self.lock:
             self.writes.append((host, version, spec))
 
@@ -114,7 +114,7 @@ def test_failed_writes_are_named_with_what_did_change(role_calls):
     api = FakeAPI(["w1", "w2", "w3"], fail={"w2"})
     wanted = {h: {"labels": {"tier": "app"}} for h in ("w1", "w2", "w3")}
     with pytest.raises(
-        SwarmError, match=r"w2: update out of sequence \(nodes already changed: w1, w3\)"
+        SwarmError, match=r"w2: rpc error: node not found \(nodes already changed: w1, w3\)"
     ):
         settle.apply(FakeClient(api), wanted)
 
