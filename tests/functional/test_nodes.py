@@ -174,3 +174,26 @@ def test_remove_a_down_manager_demotes_it_first(lab, managers3):
         assert (health["managers"], health["reachable"], health["has_quorum"]) == (2, 2, True)
     finally:
         lab.start_daemon(c.name, "dockerd")
+
+
+def test_a_write_planned_before_a_status_change_lands_at_the_new_version(lab, swarm3):
+    """The node's version moves when it goes down; a write from the older read used
+    to fail with Docker's "update out of sequence"."""
+    import docker
+
+    from salt_swarm.core import nodes as node_ops
+    from salt_swarm.core.cluster import find_node
+
+    mgr, w1, _ = swarm3
+    client = docker.DockerClient(base_url=lab.docker_url(mgr.name), timeout=30)
+    read = find_node(node_ops.list_nodes(client), w1.name)
+    spec = client.api.inspect_node(read.id)["Spec"]
+    w1("leave")
+    wait_for(
+        lambda: swarms.node_states(lab, mgr.name)[w1.name]["Status"]["State"] == "down",
+        60,
+        "left node seen down",
+    )
+    assert client.api.inspect_node(read.id)["Version"]["Index"] != read.version
+    node_ops.write(client, read, spec, {"Labels": {"zone": "b"}})
+    assert spec_of(lab, mgr.name, w1.name)["Labels"] == {"zone": "b"}
