@@ -20,7 +20,7 @@ from salt_swarm.core import plan as plan_logic
 from salt_swarm.core import prune as prune_logic
 from salt_swarm.core import status as status_report
 from salt_swarm.core.errors import SwarmError
-from salt_swarm.master import checks, targets
+from salt_swarm.master import checks, joins, targets
 from salt_swarm.master.fleet import Fleet, active_managers
 
 log = logging.getLogger(__name__)
@@ -433,6 +433,12 @@ def _labels_for(fleet, minion, rules):
     return labels
 
 
+NO_MANAGER_IN_MINE = (
+    "no active manager yet (no manager's address and join tokens in the master's mine): "
+    "swarm.bootstrap creates the swarm"
+)
+
+
 def join_minion(minion, timeout=10):
     """
     Bring one minion into the swarm by its pillar role (what the reactor runs when a
@@ -457,6 +463,11 @@ def join_minion(minion, timeout=10):
             result["comment"] = "in no swarm role"
             return result
         managers = fleet.matched(*_target(conf["managers"], "managers"))[0]
+        if not joins.join_data(fleet.opts, [m for m in managers if m != minion]):
+            # The join goes through the mine: with no manager's entries there, nothing
+            # to ask the minions (this is every minion start before the bootstrap).
+            result["comment"] = NO_MANAGER_IN_MINE
+            return result
         infos, _ = fleet.infos(sorted({*managers, minion}))
         active = [m for m in active_managers(infos) if m != minion]
         if not active:
