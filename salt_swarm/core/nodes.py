@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from salt_swarm.core import labels as label_logic
 from salt_swarm.core import local_node
@@ -152,10 +153,10 @@ def _demote_member(client, node: NodeView) -> bool:
     force-new-cluster the old managers are listed but are not Raft members)."""
     import docker.errors
 
-    spec = client.api.inspect_node(node.id)["Spec"]
-    spec["Role"] = "worker"
+    fresh = client.api.inspect_node(node.id)
+    read_at = replace(node, version=(fresh.get("Version") or {}).get("Index", node.version))
     try:
-        client.api.update_node(node.id, node.version, spec)
+        write(client, read_at, fresh["Spec"], {"Role": "worker"})
     except docker.errors.APIError as exc:
         if "raft memberlist" in str(exc) and node.status != "ready":
             return False
