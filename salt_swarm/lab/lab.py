@@ -296,6 +296,31 @@ class Lab:
             self._client.destroy()
             self._client = None
 
+    def pillar_in_use(self) -> Path | None:
+        """The folder the master's pillar_roots point at now."""
+        link = self.paths.pillar_link
+        return Path(os.readlink(link)) if link.is_symlink() else None
+
+    def run_everywhere(self, fun: str, timeout: float = 60, **kwarg) -> dict:
+        """Run ``fun`` on every minion whose key the master accepted, through the
+        in-process client (no `salt` CLI to start: about 1.5 s less per call here).
+        LabError names each minion that failed or did not answer."""
+        keys = self.paths.master_conf_dir / "pki" / "master" / "minions"
+        accepted = sorted(p.name for p in keys.iterdir()) if keys.is_dir() else []
+        if not accepted:
+            return {}
+        got = self.local_client().cmd(
+            accepted, fun, kwarg=kwarg, tgt_type="list", timeout=timeout, full_return=True
+        )
+        failed = {
+            name: (got[name].get("ret") if name in got else "no answer")
+            for name in accepted
+            if name not in got or got[name].get("retcode", 0) != 0
+        }
+        if failed:
+            raise LabError(f"{fun} failed on {', '.join(sorted(failed))}: {failed}")
+        return {name: got[name].get("ret") for name in accepted}
+
     def ping(self, names: list[str], timeout: float = 5) -> set[str]:
         ret = self.local_client().cmd(names, "test.ping", tgt_type="list", timeout=timeout)
         return {n for n, ok in ret.items() if ok is True}

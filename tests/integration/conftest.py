@@ -1,5 +1,6 @@
 """Shared helpers for the orchestrate tests: pillar switching, running the orchestrate."""
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -9,43 +10,66 @@ from salt_swarm.lab.lab import repo_root
 
 PILLARS = Path(__file__).parent / "pillars"
 SECRET = re.compile(r"SWMTKN-1-[0-9a-z]{50}|SWMKEY-1-[A-Za-z0-9+/]{20,}")
-SUMMARY = re.compile(r"Succeeded: (\d+)(?: \(changed=(\d+)\))?\s+Failed:\s+(\d+)")
+# "Succeeded: 5 (unchanged=3, changed=2)": unchanged counts test=True states that would
+# change something (result None); either part may be missing.
+SUMMARY = re.compile(r"Succeeded:\s+(\d+)(?: \(([^)]*)\))?\s+Failed:\s+(\d+)")
 
 
 class Orchestrate:
-    def __init__(self, code, succeeded, changed, failed, out):
-        self.code, self.succeeded, self.changed, self.failed, self.out = (
-            code,
-            succeeded,
-            changed,
-            failed,
-            out,
-        )
+    def __init__(self, code, succeeded, stats, failed, out):
+        counts = dict(re.findall(r"(\w+)=(\d+)", stats))
+        self.code, self.succeeded, self.failed, self.out = code, int(succeeded), int(failed), out
+        self.changed = int(counts.get("changed", 0))
+        self.unchanged = int(counts.get("unchanged", 0))  # test=True: would change
 
     @property
     def ok(self):
         return self.code == 0 and self.failed == 0
 
 
-def orchestrate(lab, sls="swarm.bootstrap"):
-    res = lab.salt_run("state.orchestrate", sls)
+def orchestrate(lab, sls="swarm.bootstrap", *args):
+    res = lab.salt_run("state.orchestrate", sls, *args)
     out = res.stdout + res.stderr
     found = SUMMARY.findall(res.stdout)
     assert found, out
-    succeeded, changed, failed = found[-1]  # the orchestrate's own summary comes last
-    return Orchestrate(res.returncode, int(succeeded), int(changed or 0), int(failed), out)
+    succeeded, stats, failed = found[-1]  # the orchestrate's own summary comes last
+    return Orchestrate(res.returncode, succeeded, stats, failed, out)
+
+
+# What the minions last rendered through switch_pillar: the folder and its content.
+_RENDERED: dict = {}
+
+
+def _digest(folder) -> str:
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+        if path.is_file():
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def switch_pillar(lab, folder):
+    """Point the master at ``folder`` and have every minion render it. Skipped when the
+    minions already hold that content: the last switch rendered it, and the master still
+    points at that folder, unchanged."""
+    wanted = _digest(folder)
+    in_use = lab.pillar_in_use()
+    unchanged = in_use is not None and str(in_use) == _RENDERED.get("folder")
     lab.use_pillar(folder)
-    assert lab.salt_json("*", "saltutil.refresh_pillar", "wait=True").retcode == 0
+    if unchanged and _RENDERED.get("digest") == wanted == _digest(in_use):
+        _RENDERED["folder"] = str(lab.pillar_in_use())
+        return
+    _RENDERED.clear()
+    lab.run_everywhere("saltutil.refresh_pillar", wait=True)
+    _RENDERED.update(folder=str(lab.pillar_in_use()), digest=wanted)
 
 
 @pytest.fixture
 def use_pillar(lab):
     """Call with a folder (top.sls + swarm.sls); the example pillar comes back after."""
     yield lambda folder: switch_pillar(lab, folder)
-    lab.salt_json("*", "mine.flush")
+    lab.run_everywhere("mine.flush")
     switch_pillar(lab, repo_root() / "pillar.example")
 
 

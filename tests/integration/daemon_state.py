@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from salt_swarm.lab import swarms
+from salt_swarm.lab.daemons import salt_script
 from tests.integration.conftest import SUMMARY, Orchestrate
 
 
@@ -38,20 +42,55 @@ def fingerprint(lab, hosts) -> dict:
         return dict(zip(hosts, pool.map(lambda h: host_state(lab, h), hosts), strict=True))
 
 
-def in_background(lab, sls="swarm.bootstrap", timeout=600):
+class Background:
+    """An orchestrate run by ``salt-run`` in a session of its own, so that ``stop()``
+    can end it and anything it started (by its pid, as a process group)."""
+
+    def __init__(self, lab, sls: str, timeout: float):
+        argv = [salt_script("salt-run"), "-c", str(lab.paths.master_conf_dir)]
+        self.proc = subprocess.Popen(
+            [*argv, "state.orchestrate", sls],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        pool = ThreadPoolExecutor(max_workers=1)
+        self._output = pool.submit(self._communicate, timeout)
+        pool.shutdown(wait=False)
+
+    def _communicate(self, timeout: float):
+        try:
+            return self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop(grace=5)
+            raise
+
+    def done(self) -> bool:
+        return self._output.done()
+
+    def result(self, timeout: float | None = None) -> Orchestrate:
+        """An Orchestrate (summary may be absent)."""
+        stdout, stderr = self._output.result(timeout=timeout)
+        found = SUMMARY.findall(stdout)
+        succeeded, stats, failed = found[-1] if found else (0, "", -1)
+        return Orchestrate(self.proc.returncode, succeeded, stats, failed, stdout + stderr)
+
+    def stop(self, grace: float = 10) -> None:
+        """End the run if it still goes on: SIGTERM to its group, SIGKILL after ``grace``."""
+        if self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=grace)
+
+
+def in_background(lab, sls="swarm.bootstrap", timeout=600) -> Background:
     """Start the orchestrate; ``.result()`` gives an Orchestrate (summary may be absent)."""
-    pool = ThreadPoolExecutor(max_workers=1)
-
-    def run():
-        res = lab.salt_run("state.orchestrate", sls, timeout=timeout)
-        out = res.stdout + res.stderr
-        found = SUMMARY.findall(res.stdout)
-        succeeded, changed, failed = found[-1] if found else (0, 0, -1)
-        return Orchestrate(res.returncode, int(succeeded), int(changed or 0), int(failed), out)
-
-    future = pool.submit(run)
-    pool.shutdown(wait=False)
-    return future
+    return Background(lab, sls, timeout)
 
 
 def watch(check, until, interval=0.05):

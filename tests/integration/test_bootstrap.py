@@ -44,6 +44,25 @@ def test_bootstrap_from_bare_nodes_then_a_no_change_rerun(lab, lab_hosts, bootst
     # Nothing to change: the last step takes the plan's reading of the nodes.
     assert "seen by the plan through host1" in run.out, run.out
 
+    run = orchestrate(lab, "swarm.bootstrap", "test=True")
+    assert run.ok and run.changed == 0 and run.unchanged == 0, run.out
+
+
+def test_test_mode_on_bare_nodes_tells_each_step_and_changes_nothing(
+    lab, lab_hosts, bootstrap_pillar
+):
+    run = orchestrate(lab, "swarm.bootstrap", "test=True")
+    assert run.ok, run.out
+    # first manager, host2, host3, the workers, and the check that sees the bare nodes
+    assert run.unchanged == 5, run.out
+    assert "a new swarm would be" in run.out, run.out
+    for host in ("host2", "host3"):
+        assert f"would join {host} as manager" in run.out, run.out
+    assert "would join host4 as worker" in run.out, run.out
+    assert "differs from pillar now (earlier steps would change it)" in run.out, run.out
+    assert not SECRET.search(run.out)
+    assert all(swarms.local_state(lab, h)["LocalNodeState"] == "inactive" for h in lab_hosts)
+
 
 def test_bootstrap_refuses_bad_roles_before_any_change(lab, lab_hosts, bootstrap_pillar, tmp_path):
     bad = pillar_variant(

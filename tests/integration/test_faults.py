@@ -267,12 +267,14 @@ def test_the_master_restarted_mid_bootstrap_then_a_rerun_completes(
     wait_for(lambda: local(lab, "host1") == "active" or run.done(), 120, "host1 initialized")
     assert not run.done(), run.result().out
     lab.restart_master()
-    try:
-        first = run.result(timeout=240)
-        print(f"\nthe interrupted run ended with code {first.code}")
-    except Exception as exc:  # killed at its own timeout: acceptable, it was interrupted
-        print(f"\nthe interrupted run: {type(exc).__name__}")
     wait_for(lambda: lab.ping(lab_hosts) == set(lab_hosts), 120, "minions back on the master")
+    # The interrupted salt-run waits out its publishes' timeouts (about 90 s here) before
+    # it fails; an operator would stop it, and so does the test, before the re-run.
+    running = not run.done()
+    run.stop()
+    print(
+        f"\nthe interrupted run: {'stopped' if running else f'ended, code {run.proc.returncode}'}"
+    )
     rerun = orchestrate(lab)
     assert rerun.ok, rerun.out
     assert_built(lab)
