@@ -10,6 +10,7 @@ import salt.loader
 
 from salt_swarm.lab import swarms
 from salt_swarm.lab.layout import SWARM_ADDR_POOL
+from tests.functional.kept_swarm import KeptSwarm
 
 
 def load_minion(tmp_path, docker_url, extra=None):
@@ -81,17 +82,32 @@ def loaded_nodes(lab, tmp_path_factory):
 
 
 @pytest.fixture
-def nodes(loaded_nodes, bare_hosts):
+def nodes(lab, loaded_nodes, bare_hosts):
     """Three lab hosts out of any swarm, each as a Node."""
+    KEPT.forget(lab)  # bare_hosts takes it down
     return loaded_nodes
 
 
+KEPT = KeptSwarm()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_swarm_kept_past_the_module(lab):
+    yield
+    KEPT.forget(lab, take_down=True)
+
+
 @pytest.fixture
-def swarm3(lab, nodes):
-    """host1 manager, host2 and host3 workers, all ready; returns the Nodes."""
-    swarms.build(lab, [nodes[0].name], [nodes[1].name, nodes[2].name])
-    swarms.wait_ready(lab, nodes[0].name, [n.name for n in nodes])
-    return nodes
+def swarm3(lab, loaded_nodes):
+    """host1 manager, host2 and host3 workers, all ready; returns the Nodes. A swarm3
+    the test before left untouched is used again; one a test changed is taken down."""
+    manager, *workers = [n.name for n in loaded_nodes]
+    shape = ((manager,), tuple(workers))
+    if not KEPT.standing(lab, shape):
+        KEPT.build(lab, [manager], workers)
+    yield loaded_nodes
+    if not KEPT.standing(lab, shape):
+        KEPT.forget(lab, take_down=True)
 
 
 @pytest.fixture
