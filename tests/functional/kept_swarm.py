@@ -11,7 +11,7 @@ from __future__ import annotations
 from salt_swarm.lab import swarms
 
 
-def _reading(lab, hosts: list[str], manager: str) -> dict:
+def _reading(lab, manager: str) -> dict:
     members = {}
     for name in lab.hosts:
         client = lab.docker_client(name)
@@ -40,7 +40,7 @@ class KeptSwarm:
         if self.shape != shape or self.reading is None:
             return False
         try:
-            return _reading(lab, [*shape[0], *shape[1]], shape[0][0]) == self.reading
+            return _reading(lab, shape[0][0]) == self.reading
         except Exception:
             return False
 
@@ -50,7 +50,7 @@ class KeptSwarm:
         swarms.build(lab, managers, workers)
         swarms.wait_ready(lab, managers[0], [*managers, *workers])
         self.shape = (tuple(managers), tuple(workers))
-        reading = _reading(lab, [*managers, *workers], managers[0])
+        reading = _reading(lab, managers[0])
         ready = all(state == "ready" for _, _, state in reading.get("swarm", (0, 0, ()))[2])
         self.reading = reading if ready else None
 
