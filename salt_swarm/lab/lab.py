@@ -258,7 +258,7 @@ class Lab:
     def _wait_minions(self, names: list[str], deadline: float) -> None:
         from salt.exceptions import SaltClientError
 
-        accepted = self.paths.master_root / "etc" / "salt" / "pki" / "master" / "minions"
+        accepted = self.accepted_keys_dir
         pending = list(names)
 
         def all_answer() -> bool:
@@ -296,6 +296,11 @@ class Lab:
             self._client.destroy()
             self._client = None
 
+    @property
+    def accepted_keys_dir(self) -> Path:
+        """One file per minion whose key the master accepted."""
+        return self.paths.master_conf_dir / "pki" / "master" / "minions"
+
     def pillar_in_use(self) -> Path | None:
         """The folder the master's pillar_roots point at now."""
         link = self.paths.pillar_link
@@ -305,7 +310,7 @@ class Lab:
         """Run ``fun`` on every minion whose key the master accepted, through the
         in-process client (no `salt` CLI to start: about 1.5 s less per call here).
         With ``strict``, LabError names each minion that failed or did not answer."""
-        keys = self.paths.master_conf_dir / "pki" / "master" / "minions"
+        keys = self.accepted_keys_dir
         accepted = sorted(p.name for p in keys.iterdir()) if keys.is_dir() else []
         if not accepted:
             return {}
@@ -338,9 +343,11 @@ class Lab:
         res = self.salt(*args, "--out=json", timeout=timeout)
         return SaltResult(res.returncode, _json_documents(res.stdout), res.stdout + res.stderr)
 
+    def salt_run_argv(self, *args: str) -> list[str]:
+        return [daemons.salt_script("salt-run"), "-c", str(self.paths.master_conf_dir), *args]
+
     def salt_run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-        argv = [daemons.salt_script("salt-run"), "-c", str(self.paths.master_conf_dir), *args]
-        return _run(argv, timeout)
+        return _run(self.salt_run_argv(*args), timeout)
 
     def salt_key(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         argv = [daemons.salt_script("salt-key"), "-c", str(self.paths.master_conf_dir), *args]

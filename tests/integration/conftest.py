@@ -27,13 +27,17 @@ class Orchestrate:
         return self.code == 0 and self.failed == 0
 
 
+def read_orchestrate(code, stdout, stderr) -> Orchestrate:
+    """The orchestrate's own summary comes last; without one, failed is -1."""
+    found = SUMMARY.findall(stdout)
+    succeeded, stats, failed = found[-1] if found else (0, "", -1)
+    return Orchestrate(code, succeeded, stats, failed, stdout + stderr)
+
+
 def orchestrate(lab, sls="swarm.bootstrap", *args):
     res = lab.salt_run("state.orchestrate", sls, *args)
-    out = res.stdout + res.stderr
-    found = SUMMARY.findall(res.stdout)
-    assert found, out
-    succeeded, stats, failed = found[-1]  # the orchestrate's own summary comes last
-    return Orchestrate(res.returncode, succeeded, stats, failed, out)
+    assert SUMMARY.search(res.stdout), res.stdout + res.stderr
+    return read_orchestrate(res.returncode, res.stdout, res.stderr)
 
 
 # What the minions last rendered through switch_pillar: the folder and its content.

@@ -9,8 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from salt_swarm.lab import swarms
-from salt_swarm.lab.daemons import salt_script
-from tests.integration.conftest import SUMMARY, Orchestrate
+from tests.integration.conftest import Orchestrate, read_orchestrate
 
 
 def host_state(lab, name: str):
@@ -47,9 +46,8 @@ class Background:
     can end it and anything it started (by its pid, as a process group)."""
 
     def __init__(self, lab, sls: str, timeout: float):
-        argv = [salt_script("salt-run"), "-c", str(lab.paths.master_conf_dir)]
         self.proc = subprocess.Popen(
-            [*argv, "state.orchestrate", sls],
+            lab.salt_run_argv("state.orchestrate", sls),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -72,9 +70,7 @@ class Background:
     def result(self, timeout: float | None = None) -> Orchestrate:
         """An Orchestrate (summary may be absent)."""
         stdout, stderr = self._output.result(timeout=timeout)
-        found = SUMMARY.findall(stdout)
-        succeeded, stats, failed = found[-1] if found else (0, "", -1)
-        return Orchestrate(self.proc.returncode, succeeded, stats, failed, stdout + stderr)
+        return read_orchestrate(self.proc.returncode, stdout, stderr)
 
     def stop(self, grace: float = 10) -> None:
         """End the run if it still goes on: SIGTERM to its group, SIGKILL after ``grace``."""
