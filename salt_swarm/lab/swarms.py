@@ -135,3 +135,33 @@ def _standing(lab, name: str) -> str:
         return "unsure"
     finally:
         client.close()
+
+
+def host_state(lab, name: str):
+    """Membership, and on a manager every node's spec version and the swarm's version."""
+    try:
+        client = lab.docker_client(name)
+    except Exception as exc:
+        return f"dockerd not answering: {type(exc).__name__}"
+    try:
+        swarm = client.info()["Swarm"]
+        state = {
+            "state": swarm["LocalNodeState"],
+            "node": swarm.get("NodeID"),
+            "cluster": (swarm.get("Cluster") or {}).get("ID"),
+        }
+        if swarm.get("ControlAvailable"):
+            state["swarm_version"] = client.api.inspect_swarm()["Version"]["Index"]
+            state["nodes"] = sorted(
+                (n["ID"], n["Version"]["Index"], n["Spec"]["Role"], n["Spec"]["Availability"])
+                for n in client.api.nodes()
+            )
+        return state
+    finally:
+        client.close()
+
+
+def fingerprint(lab, hosts) -> dict:
+    """Every host's ``host_state``: equal readings mean no daemon changed in between."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return dict(zip(hosts, pool.map(lambda h: host_state(lab, h), hosts), strict=True))

@@ -1,16 +1,16 @@
 """A swarm a test left exactly as it was built, kept for the next test that asks for
 the same shape: a leave and a build on these hosts cost several seconds each.
 
-"Exactly as built" is the daemons' fingerprint (the one the bad-input tests use):
-every host's membership and node id, and on a manager the swarm's version (tokens,
-settings, autolock) and each node's version (a write or a status change moves it).
+"Exactly as built" is the daemons' fingerprint (`swarms.fingerprint`, as the
+bad-input tests use): every host's membership and node id, and on a manager the
+swarm's version (tokens, settings, autolock) and each node's version (a write or a
+status change moves it).
 Anything else, and the swarm is taken down and built again.
 """
 
 from __future__ import annotations
 
 from salt_swarm.lab import swarms
-from tests.integration.daemon_state import fingerprint
 
 
 class KeptSwarm:
@@ -23,7 +23,7 @@ class KeptSwarm:
         if self.shape != shape or self.reading is None:
             return False
         try:
-            return fingerprint(lab, lab.hosts) == self.reading
+            return swarms.fingerprint(lab, lab.hosts) == self.reading
         except Exception:
             return False
 
@@ -33,7 +33,7 @@ class KeptSwarm:
         swarms.build(lab, managers, workers)
         swarms.wait_ready(lab, managers[0], [*managers, *workers])
         self.shape = (tuple(managers), tuple(workers))
-        self.reading = fingerprint(lab, lab.hosts)
+        self.reading = swarms.fingerprint(lab, lab.hosts)
 
     def forget(self, lab, take_down: bool = False) -> None:
         if take_down and self.shape is not None:

@@ -13,7 +13,6 @@ from salt_swarm.lab import swarms
 from salt_swarm.lab.lab import repo_root
 from salt_swarm.lab.wait import wait_for
 from tests.integration.conftest import PILLARS, orchestrate, pillar_variant, switch_pillar
-from tests.integration.daemon_state import fingerprint
 
 PILLAR = PILLARS / "bootstrap"
 LABELS = (
@@ -361,7 +360,7 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_changes(
     if case.stop_dockerd:
         lab.stop_daemon(case.stop_dockerd, "dockerd", timeout=5)
     try:
-        before = fingerprint(lab, watched)
+        before = swarms.fingerprint(lab, watched)
         if case.pillar is not None:
             res = orchestrate(lab)
             code, out = (0 if res.ok else 1), res.out
@@ -372,7 +371,7 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_changes(
         else:
             res = lab.salt_run(*case.run)
             code, out = res.returncode, res.stdout + res.stderr
-        after = fingerprint(lab, watched)
+        after = swarms.fingerprint(lab, watched)
     finally:
         if case.stop_dockerd:
             lab.start_daemon(case.stop_dockerd, "dockerd")

@@ -15,7 +15,7 @@ from tests.integration.conftest import (
     pillar_variant,
     switch_pillar,
 )
-from tests.integration.daemon_state import fingerprint, in_background, managers_ready, watch
+from tests.integration.daemon_state import in_background, managers_ready, watch
 from tests.integration.test_secrets_stay_secret import hits
 
 PILLAR = PILLARS / "bootstrap"
@@ -175,7 +175,7 @@ def test_a_pillar_change_that_would_break_quorum_is_refused_with_the_numbers(
         )
         switch_pillar(lab, demote_host2)
         live = ["host1", "host2", "host4"]
-        before = fingerprint(lab, live)
+        before = swarms.fingerprint(lab, live)
         run = orchestrate(lab)
         assert run.code != 0 and run.changed == 0, run.out
         assert "refused before any change" in run.out
@@ -183,7 +183,7 @@ def test_a_pillar_change_that_would_break_quorum_is_refused_with_the_numbers(
         assert "demote host2: it would leave 1 of 2 managers reachable, below the quorum of 2" in (
             run.out
         ), run.out
-        assert fingerprint(lab, live) == before
+        assert swarms.fingerprint(lab, live) == before
     finally:
         lab.start_daemon("host3", "dockerd")
 

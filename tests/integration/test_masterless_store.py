@@ -25,7 +25,6 @@ from salt_swarm.lab.layout import MASTER_ADDR, SWARM_ADDR_POOL
 from salt_swarm.lab.wait import wait_for
 from tests.etcd_server import EtcdServer, free_port
 from tests.integration.conftest import SECRET
-from tests.integration.daemon_state import fingerprint
 
 STATE_ID = "swarm_|-swarm member through the token store_|-swarm member through the token store_|-store_joined"
 PILLAR = {
@@ -188,13 +187,13 @@ def test_a_later_worker_joins_through_the_store_and_labels_follow_its_grains(lab
     assert code == 0 and worker in ret["changes"]["labels"], ret
     assert labels_of(lab, manager, worker) == {"docker.role": "db", "keep": "1"}
 
-    before = fingerprint(lab, [manager, worker])
+    before = swarms.fingerprint(lab, [manager, worker])
     for host in (worker, manager):
         code, ret = masterless.apply(host)
         assert code == 0 and ret["result"] is True and ret["changes"] == {}, f"{host}: {ret}"
         code, ret = masterless.apply(host, "test=True")
         assert code == 0 and ret["result"] is True and ret["changes"] == {}, f"{host}: {ret}"
-    assert fingerprint(lab, [manager, worker]) == before
+    assert swarms.fingerprint(lab, [manager, worker]) == before
 
 
 def test_test_mode_on_bare_hosts_tells_and_writes_nothing(lab, masterless, etcd_on_bridge):
@@ -217,12 +216,12 @@ def test_a_store_that_is_down_is_a_clear_error_and_nothing_joins(lab, masterless
     masterless.etcd_url = f"http://{MASTER_ADDR}:{free_port(MASTER_ADDR)}"  # nothing listens
     masterless.configure(manager, "manager")
     masterless.configure(worker, "worker")
-    before = fingerprint(lab, [manager, worker])
+    before = swarms.fingerprint(lab, [manager, worker])
     for host in (manager, worker):
         code, ret = masterless.apply(host)
         assert code != 0 and ret["result"] is False, f"{host}: {ret}"
         assert "etcd unreachable" in ret["comment"] and masterless.etcd_url in ret["comment"], ret
-    assert fingerprint(lab, [manager, worker]) == before
+    assert swarms.fingerprint(lab, [manager, worker]) == before
     for host in (manager, worker):
         assert swarm_of(lab, host)["LocalNodeState"] == "inactive"
 
