@@ -19,16 +19,7 @@ def _groups(cg: Path) -> dict[str, list[Path]]:
 
 
 def _cpu_seconds(groups: list[Path]) -> float:
-    total = 0
-    for group in groups:
-        try:
-            for line in (group / "cpu.stat").read_text().splitlines():
-                key, value = line.split()
-                if key == "usage_usec":
-                    total += int(value)
-        except OSError:
-            continue
-    return total / 1e6
+    return sum(procs.cpu_seconds(group) or 0.0 for group in groups)
 
 
 def lab_cpu() -> float:

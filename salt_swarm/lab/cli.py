@@ -35,6 +35,8 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--states", help="file_roots folder (default the repo's states/)")
     up.add_argument("--timeout", type=float, default=180.0)
 
+    rm = verbs.add_parser("remove", help="take hosts out of a running lab (daemons, key, files)")
+    rm.add_argument("names", nargs="+", help="host names")
     verbs.add_parser("down", help="stop every lab process and remove what the lab made")
     st = verbs.add_parser("status", help="hosts, addresses, daemons")
     st.add_argument("--json", action="store_true")
@@ -84,6 +86,12 @@ def run(lab: Lab, args) -> int:
             f"started {len(report.started)} daemons; memory (PSS) "
             + ", ".join(f"{k} {v / 1024:.0f} MiB" for k, v in mem.items())
         )
+        return 0
+    if args.verb == "remove":
+        unknown = sorted(set(args.names) - set(lab.hosts))
+        if unknown:
+            raise LabError(f"not lab hosts: {', '.join(unknown)}")
+        print("lab remove: " + ", ".join(lab.remove(args.names)))
         return 0
     if args.verb == "down":
         lab.down()

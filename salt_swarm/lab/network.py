@@ -94,6 +94,15 @@ def ensure_uts(path: Path, hostname: str) -> None:
     run("unshare", f"--uts={path}", "hostname", hostname)
 
 
+def remove_host_net(name: str, index: int) -> None:
+    """The host's namespace and its veth on the bridge, if there."""
+    ns = netns_name(name)
+    if (NETNS_DIR / ns).exists():
+        run("ip", "netns", "del", ns, check=False)
+    if link_exists(veth_name(index)):
+        run("ip", "link", "del", veth_name(index), check=False)
+
+
 def is_mountpoint(path: Path) -> bool:
     target = str(path)
     return any(m == target for m in mount_points())

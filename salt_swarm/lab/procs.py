@@ -86,6 +86,33 @@ def cgroup_pids(group: Path) -> list[int]:
     return pids
 
 
+def cpu_seconds(group: Path) -> float | None:
+    """CPU time used so far by a cgroup and its children; None if it is not there."""
+    try:
+        for line in (group / "cpu.stat").read_text().splitlines():
+            key, value = line.split()
+            if key == "usage_usec":
+                return int(value) / 1e6
+    except OSError:
+        return None
+    return None
+
+
+def wait_idle(group: Path, limit: float = 0.2, window: float = 0.2, timeout: float = 5.0) -> bool:
+    """Until the cgroup uses under ``limit`` of a core over ``window`` s, at most
+    ``timeout`` s. False if it stayed busy (or is not there)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = cpu_seconds(group)
+        if before is None:
+            return False
+        time.sleep(window)
+        after = cpu_seconds(group)
+        if after is not None and (after - before) / window < limit:
+            return True
+    return False
+
+
 def spawn(argv: list[str], log: Path, cgroup: Path | None = None, env: dict | None = None) -> Proc:
     """Start a daemon in its own session, logging to ``log``; return its pid record.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from salt_swarm.lab import procs
 from salt_swarm.lab.layout import SWARM_ADDR_POOL
 from salt_swarm.lab.wait import wait_for
 
@@ -83,6 +84,11 @@ def leave(lab, name: str, timeout: float = 10) -> None:
     try:
         if client.info()["Swarm"]["LocalNodeState"] == "inactive":
             return
+        # For a second or so after a join, dockerd sets up the ingress network (a full
+        # core here); a leave in that time waits 5 s in Docker for its removal.
+        cg = procs.cgroup_root()
+        if cg:
+            procs.wait_idle(cg / name / "dockerd", timeout=5)
         client.api.leave_swarm(force=True)
         return
     except (requests.RequestException, docker.errors.APIError):

@@ -9,6 +9,7 @@ import pytest
 from salt_swarm.lab.lab import repo_root
 
 PILLARS = Path(__file__).parent / "pillars"
+EXAMPLE_PILLAR = repo_root() / "pillar.example"
 SECRET = re.compile(r"SWMTKN-1-[0-9a-z]{50}|SWMKEY-1-[A-Za-z0-9+/]{20,}")
 # "Succeeded: 5 (unchanged=3, changed=2)": unchanged counts test=True states that would
 # change something (result None); either part may be missing.
@@ -38,6 +39,23 @@ def orchestrate(lab, sls="swarm.bootstrap", *args):
     res = lab.salt_run("state.orchestrate", sls, *args)
     assert SUMMARY.search(res.stdout), res.stdout + res.stderr
     return read_orchestrate(res.returncode, res.stdout, res.stderr)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def session_hosts_and_example_pillar_after_the_module(request):
+    """Hosts a module added to the lab leave it with the module: an idle minion still
+    runs every job sent to all minions (pillar refreshes, mine flushes), and the next
+    modules' jobs would share the CPU with it. The example pillar comes back too."""
+    yield
+    used_lab = any(
+        "lab" in item.fixturenames
+        for item in request.session.items
+        if item.module is request.module
+    )
+    if used_lab:
+        lab, wanted = request.getfixturevalue("lab"), request.getfixturevalue("lab_hosts")
+        lab.remove([h for h in lab.hosts if h not in wanted])
+        switch_pillar(lab, EXAMPLE_PILLAR)
 
 
 # What the minions last rendered through switch_pillar: the folder and its content.
@@ -71,11 +89,21 @@ def switch_pillar(lab, folder):
 
 @pytest.fixture
 def use_pillar(lab):
-    """Call with a folder (top.sls + swarm.sls); the example pillar comes back after."""
+    """Call with a folder (top.sls + swarm.sls). The example pillar comes back before
+    the next test that does not choose one (``example_pillar_unless_chosen``): the next
+    test often chooses the same folder again, and then no minion renders anything."""
     yield lambda folder: switch_pillar(lab, folder)
     # A stopped minion cannot answer: not an error, as before.
     lab.run_everywhere("mine.flush", strict=False)
-    switch_pillar(lab, repo_root() / "pillar.example")
+
+
+@pytest.fixture(autouse=True)
+def example_pillar_unless_chosen(request):
+    """A lab test that chooses no pillar (no ``use_pillar``, no ``own_pillar`` mark for
+    one that switches it itself) runs on the example pillar."""
+    chosen = "use_pillar" in request.fixturenames or request.node.get_closest_marker("own_pillar")
+    if "lab" in request.fixturenames and not chosen:
+        switch_pillar(request.getfixturevalue("lab"), EXAMPLE_PILLAR)
 
 
 def pillar_variant(tmp_path, source, **replacements):

@@ -14,6 +14,8 @@ from salt_swarm.lab.lab import repo_root
 from salt_swarm.lab.wait import wait_for
 from tests.integration.conftest import PILLARS, orchestrate, pillar_variant, switch_pillar
 
+pytestmark = pytest.mark.own_pillar  # each case switches to its pillar
+
 PILLAR = PILLARS / "bootstrap"
 LABELS = (
     "  labels:\n    - tgt: host4\n      labels: {zone: a, tier: app}\n"

@@ -43,7 +43,10 @@ def test_recover_refuses_with_quorum_then_rebuilds_after_two_managers_die(lab, t
     assert nodes["host4"]["ID"] == worker_id  # the worker stays, and reconnects:
     swarms.wait_ready(lab, "host1", ["host4"], timeout=60)
 
-    # The dead managers come back and the orchestrate makes them managers again.
+    # The dead managers come back (both at once: each one's start waits on their old
+    # Raft) and the orchestrate makes them managers again.
+    for name in ("host2", "host3"):
+        lab.start_daemon(name, "dockerd", wait=False)
     for name in ("host2", "host3"):
         lab.start_daemon(name, "dockerd")
     run = orchestrate(lab)
