@@ -2,7 +2,7 @@ import ipaddress
 
 import pytest
 
-from salt_swarm.lab.cli import host_names, parser
+from salt_swarm.lab.cli import host_names, main, parser
 from salt_swarm.lab.layout import (
     DOCKERD_LOCAL_POOL,
     MAX_HOSTS,
@@ -45,3 +45,9 @@ def test_pools_are_in_the_lab_range_and_apart():
 def test_cli_host_names_keep_order_and_drop_repeats():
     args = parser().parse_args(["up", "host1", "--hosts", "2", "--managers", "1", "--workers", "2"])
     assert host_names(args) == ["host1", "host2", "manager1", "worker1", "worker2"]
+
+
+def test_cli_remove_refuses_a_name_that_is_not_a_lab_host(tmp_path, capsys):
+    assert main(["--root", str(tmp_path / "lab"), "remove", "host9"]) == 1
+    assert "not lab hosts: host9" in capsys.readouterr().err
+    assert not (tmp_path / "lab").exists()  # nothing made
