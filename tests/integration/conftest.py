@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from salt_swarm.lab import swarms
 from salt_swarm.lab.lab import repo_root
 
 PILLARS = Path(__file__).parent / "pillars"
@@ -104,6 +105,20 @@ def example_pillar_unless_chosen(request):
     chosen = "use_pillar" in request.fixturenames or request.node.get_closest_marker("own_pillar")
     if "lab" in request.fixturenames and not chosen:
         switch_pillar(request.getfixturevalue("lab"), EXAMPLE_PILLAR)
+
+
+def swarm_for_the_module(lab, folder):
+    """For a module-scoped fixture (``yield from``): every host out, ``folder`` as the
+    pillar, the bootstrap run; after the module, the mine flushed and every host out.
+    The module's tests read that swarm (the last may change it) and carry the
+    ``own_pillar`` mark, so no test switches the pillar under them."""
+    swarms.leave_all(lab, lab.hosts)
+    switch_pillar(lab, folder)
+    run = orchestrate(lab)
+    assert run.ok, run.out
+    yield run
+    lab.run_everywhere("mine.flush", strict=False)
+    swarms.leave_all(lab, lab.hosts)
 
 
 def pillar_variant(tmp_path, source, **replacements):

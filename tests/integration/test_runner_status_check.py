@@ -4,21 +4,25 @@ import json
 
 import pytest
 
-from tests.integration.conftest import PILLARS, orchestrate, pillar_variant
+from tests.integration.conftest import PILLARS, orchestrate, pillar_variant, swarm_for_the_module
 
 PILLAR = PILLARS / "bootstrap"
 
 
-@pytest.fixture
-def built(lab, lab_hosts, bare_hosts, use_pillar, tmp_path):
+pytestmark = pytest.mark.own_pillar  # one swarm, its pillar chosen for the module
+
+
+@pytest.fixture(scope="module")
+def built(lab, lab_hosts, tmp_path_factory):
+    """Built once: the healthy-swarm test reads it, the drift test (last) changes it."""
     # The final check waits only 2 s here: the drift below is one no state fixes.
     quick = pillar_variant(
-        tmp_path, PILLAR, **{"advertise_addr: eth0": "advertise_addr: eth0\n  check_wait: 2"}
+        tmp_path_factory.mktemp("status"),
+        PILLAR,
+        **{"advertise_addr: eth0": "advertise_addr: eth0\n  check_wait: 2"},
     )
-    use_pillar(quick)
-    run = orchestrate(lab)
-    assert run.ok, run.out
-    # bare_hosts takes every lab host, extra1 too, out of the swarm afterwards.
+    yield from swarm_for_the_module(lab, quick)
+    # Every lab host, extra1 too, leaves the swarm afterwards.
 
 
 def check(lab):

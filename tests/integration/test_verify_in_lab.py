@@ -22,7 +22,7 @@ import yaml
 
 from salt_swarm.lab.daemons import salt_script
 from salt_swarm.lab.lab import repo_root
-from tests.integration.conftest import PILLARS, orchestrate, pillar_variant
+from tests.integration.conftest import PILLARS, pillar_variant, swarm_for_the_module
 
 VERIFY = repo_root() / "tests" / "verify"
 MANAGERS = ["host1", "host2", "host3"]
@@ -37,18 +37,19 @@ except ImportError:
     pytest.skip("the verifier needs pytest-testinfra", allow_module_level=True)
 
 
-@pytest.fixture
-def bootstrapped(lab, lab_hosts, bare_hosts, use_pillar, tmp_path):
+pytestmark = pytest.mark.own_pillar  # one swarm, its pillar chosen for the module
+
+
+@pytest.fixture(scope="module")
+def bootstrapped(lab, lab_hosts, tmp_path_factory):
+    """Both tests only read this swarm: it is built once."""
     assert set(MANAGERS + WORKERS) <= set(lab_hosts), "the bootstrap pillar needs host1-host4"
-    use_pillar(
-        pillar_variant(
-            tmp_path,
-            PILLARS / "bootstrap",
-            **{"subnet_size: 24": "subnet_size: 24\n    autolock: true"},
-        )
+    folder = pillar_variant(
+        tmp_path_factory.mktemp("verify"),
+        PILLARS / "bootstrap",
+        **{"subnet_size: 24": "subnet_size: 24\n    autolock: true"},
     )
-    run = orchestrate(lab)
-    assert run.ok, run.out
+    yield from swarm_for_the_module(lab, folder)
 
 
 def expectations(lab, **roles) -> dict:
