@@ -442,8 +442,8 @@ class Lab:
         """Take hosts out of a running lab: their daemons stopped (by recorded pid),
         their namespace, veth and files gone, their minion key and the master's cache
         of them deleted. The master and the other hosts keep running. An idle minion
-        still decodes every publish (about 2 s of CPU a minute here), so tests that add
-        hosts take them out again. Returns the hosts removed."""
+        still runs every job sent to all minions, and the master renders its pillar,
+        so tests that add hosts take them out again. Returns the hosts removed."""
         with self._locked():
             state = self._load()
             gone = [n for n in names if n in state["hosts"]]
@@ -461,7 +461,8 @@ class Lab:
     def _remove_host(self, name: str, index: int, cg: Path | None) -> None:
         if cg and (cg / name).is_dir():
             procs.kill_pids(procs.cgroup_pids(cg / name))
-            for group in [*(g for g in (cg / name).iterdir() if g.is_dir()), cg / name]:
+            groups = sorted((cg / name).rglob("*"), key=lambda p: -len(p.parts))
+            for group in [*(g for g in groups if g.is_dir()), cg / name]:
                 with contextlib.suppress(OSError):
                     group.rmdir()
         network.remove_host_net(name, index)
