@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BRIDGE = "sswbr0"
+# A bridge takes the lowest MAC of its ports unless given one: each host added or
+# removed could change it, and the hosts' ARP entries for the master would go stale.
+BRIDGE_MAC = "02:53:53:57:00:01"  # locally administered
 NETNS_PREFIX = "ssw-"
 VETH_PREFIX = "sswv"
 CGROUP_NAME = "salt-swarm-lab"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from salt_swarm.lab.layout import (
     BRIDGE,
+    BRIDGE_MAC,
     HOST_NETWORK,
     MASTER_ADDR,
     NETNS_PREFIX,
@@ -42,6 +43,7 @@ def link_exists(name: str, netns: str | None = None) -> bool:
 def ensure_bridge() -> None:
     if not link_exists(BRIDGE):
         run("ip", "link", "add", BRIDGE, "type", "bridge")
+    run("ip", "link", "set", BRIDGE, "address", BRIDGE_MAC)
     cidr = f"{MASTER_ADDR}/{HOST_NETWORK.prefixlen}"
     if cidr not in run("ip", "-o", "addr", "show", "dev", BRIDGE).stdout:
         run("ip", "addr", "add", cidr, "dev", BRIDGE)

@@ -4,7 +4,7 @@ import subprocess
 from pathlib import Path
 
 from salt_swarm.lab import network, procs
-from salt_swarm.lab.layout import BRIDGE, veth_name
+from salt_swarm.lab.layout import BRIDGE, BRIDGE_MAC, veth_name
 from salt_swarm.lab.procs import Proc
 
 
@@ -102,6 +102,8 @@ def test_remove_takes_a_host_out_and_the_others_keep_running(lab, lab_hosts):
     assert not (lab.accepted_keys_dir / extra).exists()
     assert all(procs.alive(p) for p in others)
     assert lab.ping(lab_hosts) == set(lab_hosts)
+    # The bridge kept its address: the hosts' ARP entries for the master still hold.
+    assert Path(f"/sys/class/net/{BRIDGE}/address").read_text().strip() == BRIDGE_MAC
 
     lab.up([*lab_hosts, extra])  # the same name comes back as a new host
     assert lab.ping([extra]) == {extra}
