@@ -459,12 +459,8 @@ class Lab:
         return gone
 
     def _remove_host(self, name: str, index: int, cg: Path | None) -> None:
-        if cg and (cg / name).is_dir():
-            procs.kill_pids(procs.cgroup_pids(cg / name))
-            groups = sorted((cg / name).rglob("*"), key=lambda p: -len(p.parts))
-            for group in [*(g for g in groups if g.is_dir()), cg / name]:
-                with contextlib.suppress(OSError):
-                    group.rmdir()
+        if cg:
+            procs.remove_cgroup(cg / name)
         network.remove_host_net(name, index)
         root = self.paths.host(name).root
         left = network.unmount_under(root)
@@ -495,13 +491,7 @@ class Lab:
         """Stop what is left in the lab's cgroups, unmount, remove links and files."""
         cg = procs.cgroup_root()
         if cg:
-            procs.kill_pids(procs.cgroup_pids(cg))
-            for group in sorted(cg.rglob("*"), key=lambda p: -len(p.parts)) if cg.is_dir() else []:
-                if group.is_dir():
-                    with contextlib.suppress(OSError):
-                        group.rmdir()
-            with contextlib.suppress(OSError):
-                cg.rmdir()
+            procs.remove_cgroup(cg)
         left = network.unmount_under(self.paths.root)
         network.remove_all()
         if left:

@@ -86,6 +86,19 @@ def cgroup_pids(group: Path) -> list[int]:
     return pids
 
 
+def remove_cgroup(group: Path) -> None:
+    """Kill what is left in a cgroup, then remove it and its children, deepest first."""
+    if not group.is_dir():
+        return
+    kill_pids(cgroup_pids(group))
+    for child in sorted(group.rglob("*"), key=lambda p: -len(p.parts)):
+        if child.is_dir():
+            with contextlib.suppress(OSError):
+                child.rmdir()
+    with contextlib.suppress(OSError):
+        group.rmdir()
+
+
 def cpu_seconds(group: Path) -> float | None:
     """CPU time used so far by a cgroup and its children; None if it is not there."""
     try:
