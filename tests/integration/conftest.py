@@ -1,5 +1,6 @@
 """Shared helpers for the orchestrate tests: pillar switching, running the orchestrate."""
 
+import contextlib
 import hashlib
 import re
 from pathlib import Path
@@ -107,9 +108,10 @@ def example_pillar_unless_chosen(request):
         switch_pillar(request.getfixturevalue("lab"), EXAMPLE_PILLAR)
 
 
+@contextlib.contextmanager
 def swarm_for_the_module(lab, folder):
-    """For a module-scoped fixture (``yield from``): every host out, ``folder`` as the
-    pillar, the bootstrap run; after the module, the mine flushed and every host out.
+    """For a module-scoped fixture (``with ...: yield``): every host out, ``folder`` as
+    the pillar, the bootstrap run; after the module, the mine flushed and every host out.
     The module's tests read that swarm (the last may change it) and carry the
     ``own_pillar`` mark, so no test switches the pillar under them."""
     swarms.leave_all(lab, lab.hosts)

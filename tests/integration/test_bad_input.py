@@ -10,9 +10,14 @@ from dataclasses import dataclass, field
 import pytest
 
 from salt_swarm.lab import swarms
-from salt_swarm.lab.lab import repo_root
 from salt_swarm.lab.wait import wait_for
-from tests.integration.conftest import PILLARS, orchestrate, pillar_variant, switch_pillar
+from tests.integration.conftest import (
+    PILLARS,
+    orchestrate,
+    pillar_variant,
+    swarm_for_the_module,
+    switch_pillar,
+)
 
 pytestmark = pytest.mark.own_pillar  # each case switches to its pillar
 
@@ -312,10 +317,12 @@ CALL_CASES = [
 
 @pytest.fixture(scope="module")
 def three_managers_host4_out(lab, lab_hosts):
-    swarms.leave_all(lab, lab.hosts)
-    switch_pillar(lab, PILLAR)
-    run = orchestrate(lab)
-    assert run.ok, run.out
+    with swarm_for_the_module(lab, PILLAR):
+        yield _host4_out(lab)
+
+
+def _host4_out(lab) -> dict:
+    """host4 leaves the swarm; returns what the cases fill into their texts."""
     swarms.leave(lab, "host4")
     # Its old node turns Down a few seconds later: a write the fingerprints would see.
     wait_for(
@@ -330,10 +337,7 @@ def three_managers_host4_out(lab, lab_hosts):
         client.close()
     subs = {"HOST1": lab.addr("host1"), "HOST2": lab.addr("host2"), "HOST3": lab.addr("host3")}
     subs["WORKER_TOKEN"] = token
-    yield subs
-    lab.salt_json("*", "mine.flush")
-    switch_pillar(lab, repo_root() / "pillar.example")
-    swarms.leave_all(lab, lab.hosts)
+    return subs
 
 
 TIMES: dict[str, float] = {}

@@ -21,7 +21,8 @@ def built(lab, lab_hosts, tmp_path_factory):
         PILLAR,
         **{"advertise_addr: eth0": "advertise_addr: eth0\n  check_wait: 2"},
     )
-    yield from swarm_for_the_module(lab, quick)
+    with swarm_for_the_module(lab, quick):
+        yield
     # Every lab host, extra1 too, leaves the swarm afterwards.
 
 

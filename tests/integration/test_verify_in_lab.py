@@ -49,7 +49,8 @@ def bootstrapped(lab, lab_hosts, tmp_path_factory):
         PILLARS / "bootstrap",
         **{"subnet_size: 24": "subnet_size: 24\n    autolock: true"},
     )
-    yield from swarm_for_the_module(lab, folder)
+    with swarm_for_the_module(lab, folder):
+        yield
 
 
 def expectations(lab, **roles) -> dict:
