@@ -22,7 +22,7 @@ setup(
         "pyyaml",
     ],
     extras_require={
-        "test": ["pytest>=8", "ruff", "pytest-testinfra"],
+        "test": ["pytest>=8", "pytest-xdist>=3", "ruff", "pytest-testinfra"],
     },
     entry_points={
         # New-style Salt extension: Salt looks for `modules/`, `states/`, `runners/`

@@ -78,8 +78,8 @@ def dockerd_argv(name: str, paths: HostPaths) -> list[str]:
         "--ip-masq=false",
         f"--default-address-pool=base={DOCKERD_LOCAL_POOL},size=24",
         # Distinct containerd namespaces, in case a system containerd is shared.
-        f"--containerd-namespace=ssw-{name}",
-        f"--containerd-plugins-namespace=ssw-{name}-plugins",
+        f"--containerd-namespace={netns_name(name)}",
+        f"--containerd-plugins-namespace={netns_name(name)}-plugins",
     ]
 
 

@@ -1,4 +1,9 @@
-"""Names, addresses and paths of the lab. One lab per machine."""
+"""Names, addresses and paths of the lab.
+
+One machine may hold several labs side by side (the test suite runs two at once),
+each named by its index, ``SALT_SWARM_LAB_INDEX`` (0 to 9, default 0): its own
+bridge, host network, namespaces, cgroup and folder. Lab 0 keeps the plain names.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,59 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-BRIDGE = "sswbr0"
+MAX_LABS = 10
+
+
+def lab_index(environ=os.environ) -> int:
+    raw = environ.get("SALT_SWARM_LAB_INDEX", "0").strip() or "0"
+    if not raw.isdigit() or int(raw) >= MAX_LABS:
+        raise ValueError(
+            f"SALT_SWARM_LAB_INDEX={raw!r}: expected a number from 0 to {MAX_LABS - 1}"
+        )
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class LabNames:
+    """What tells one lab on the machine from another."""
+
+    bridge: str
+    bridge_mac: str
+    netns_prefix: str
+    veth_prefix: str
+    cgroup: str
+    host_network: ipaddress.IPv4Network
+
+
+def lab_names(index: int) -> LabNames:
+    tag = "" if index == 0 else str(index)
+    return LabNames(
+        bridge=f"sswbr{index}",
+        bridge_mac=f"02:53:53:57:00:{index + 1:02x}",  # locally administered
+        # No lab's prefix is the start of another's: "ssw-" / "ssw1-", "sswv" / "ssw1v".
+        netns_prefix=f"ssw{tag}-",
+        veth_prefix=f"ssw{tag}v",
+        cgroup="salt-swarm-lab" + (f"-{tag}" if tag else ""),
+        host_network=ipaddress.ip_network(f"198.18.{index}.0/24"),
+    )
+
+
+LAB_INDEX = lab_index()
+_NAMES = lab_names(LAB_INDEX)
+BRIDGE = _NAMES.bridge
 # A bridge takes the lowest MAC of its ports unless given one: each host added or
 # removed could change it, and the hosts' ARP entries for the master would go stale.
-BRIDGE_MAC = "02:53:53:57:00:01"  # locally administered
-NETNS_PREFIX = "ssw-"
-VETH_PREFIX = "sswv"
-CGROUP_NAME = "salt-swarm-lab"
+BRIDGE_MAC = _NAMES.bridge_mac
+NETNS_PREFIX = _NAMES.netns_prefix
+VETH_PREFIX = _NAMES.veth_prefix
+CGROUP_NAME = _NAMES.cgroup
 
 # Everything stays in 198.18.0.0/15 (RFC 2544 benchmarking range): hosts on
-# 198.18.0.0/24, the swarm's overlay pools in 198.19.0.0/17 and each dockerd's
-# local pools in 198.19.128.0/17, so the two kinds of pools never overlap.
-HOST_NETWORK = ipaddress.ip_network("198.18.0.0/24")
-MASTER_ADDR = "198.18.0.1"
+# 198.18.<lab>.0/24, the swarm's overlay pools in 198.19.0.0/17 and each dockerd's
+# local pools in 198.19.128.0/17, so the two kinds of pools never overlap. The pools
+# live inside the hosts' own namespaces: labs side by side may use the same ones.
+HOST_NETWORK = _NAMES.host_network
+MASTER_ADDR = str(HOST_NETWORK.network_address + 1)
 FIRST_HOST_OCTET = 10
 MAX_HOSTS = 240
 SWARM_ADDR_POOL = "198.19.0.0/17"
@@ -31,7 +76,7 @@ RESERVED_NAMES = {"master", "pillar", "cgroup"}
 
 
 def default_root() -> Path:
-    return Path(os.environ.get("SALT_SWARM_LAB_DIR", "/var/lib/salt-swarm-lab"))
+    return Path(os.environ.get("SALT_SWARM_LAB_DIR", f"/var/lib/{CGROUP_NAME}"))
 
 
 def check_name(name: str) -> str:

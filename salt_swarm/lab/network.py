@@ -62,7 +62,7 @@ def remove_forward_rule() -> None:
 
 
 def ensure_host_net(name: str, index: int, addr: str) -> None:
-    """Namespace ``ssw-<name>`` with ``eth0`` at ``addr``, its peer on the bridge."""
+    """Namespace ``<NETNS_PREFIX><name>`` (``ssw-host1`` in lab 0) with ``eth0`` at ``addr``, its peer on the bridge."""
     ns = netns_name(name)
     if not (NETNS_DIR / ns).exists():
         run("ip", "netns", "add", ns)

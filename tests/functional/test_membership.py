@@ -4,7 +4,9 @@ import pytest
 from salt.exceptions import CommandExecutionError
 
 from salt_swarm.lab import swarms
+from salt_swarm.lab.layout import HOST_NETWORK
 
+UNUSED_ADDR = str(HOST_NETWORK.network_address + 250)  # a lab address where no host lives
 FAKE_TOKEN = "SWMTKN-1-" + "0" * 50 + "-" + "1" * 25  # well-formed, belongs to no swarm
 
 
@@ -55,7 +57,7 @@ def test_init_options_reach_docker(nodes):
         ({"data_path_port": 80}, "data_path_port"),
         ({"data_path_port": 70000}, "data_path_port"),
         ({"availability": "drained"}, "availability"),
-        ({"advertise_addr": "198.18.0.248/29"}, "advertise_addr"),  # no address of ours there
+        ({"advertise_addr": f"{UNUSED_ADDR}/31"}, "advertise_addr"),  # no address of ours there
         ({"advertise_addr": "300.1.2.3"}, "advertise_addr"),
         ({"advertise_addr": "nosuch0"}, "advertise_addr"),  # missing interface
     ],
@@ -93,7 +95,7 @@ def test_join_worker_and_manager_then_no_op(nodes):
 def test_join_tries_the_next_manager_when_one_is_down(nodes):
     first, _, wrk = nodes
     first.init()
-    dead = "198.18.0.250:2377"  # a lab address where no host lives
+    dead = f"{UNUSED_ADDR}:2377"
     res = wrk("join", managers=[dead, first.addr], token=first("join_token", "worker"))
     assert res["manager"] == f"{first.addr}:2377"
     assert state_of(wrk)["LocalNodeState"] == "active"

@@ -4,7 +4,14 @@ import subprocess
 from pathlib import Path
 
 from salt_swarm.lab import network, procs
-from salt_swarm.lab.layout import BRIDGE, BRIDGE_MAC, veth_name
+from salt_swarm.lab.layout import (
+    BRIDGE,
+    BRIDGE_MAC,
+    NETNS_PREFIX,
+    VETH_PREFIX,
+    netns_name,
+    veth_name,
+)
 from salt_swarm.lab.procs import Proc
 
 
@@ -21,7 +28,7 @@ def assert_nothing_left(lab, pids: list[Proc]):
     assert not [p.pid for p in pids if procs.alive(p)]
     assert network.lab_netns() == []
     assert network.lab_links() == []
-    assert not [m for m in network.mount_points() if m.startswith(str(lab.paths.root))]
+    assert not [m for m in network.mount_points() if m.startswith(f"{lab.paths.root}/")]
     assert not lab.paths.root.exists()
     cg = procs.cgroup_root()
     assert cg is None or not cg.exists()
@@ -52,15 +59,27 @@ def test_up_recovers_from_a_crashed_run(lab, lab_hosts):
     """State file lost while daemons run, a stray namespace and veth, stale pid files."""
     orphans = recorded_procs(lab)
     lab.paths.state_file.unlink()
-    subprocess.run(["ip", "netns", "add", "ssw-stale"], check=True)
+    stale_ns, stale_veths = f"{NETNS_PREFIX}stale", {f"{VETH_PREFIX}199", f"{VETH_PREFIX}198"}
+    subprocess.run(["ip", "netns", "add", stale_ns], check=True)
     subprocess.run(
-        ["ip", "link", "add", "sswv199", "type", "veth", "peer", "name", "sswv198"], check=True
+        [
+            "ip",
+            "link",
+            "add",
+            *sorted(stale_veths)[:1],
+            "type",
+            "veth",
+            "peer",
+            "name",
+            *sorted(stale_veths)[1:],
+        ],
+        check=True,
     )
     report = lab.up(lab_hosts)
     assert lab.ping(lab_hosts) == set(lab_hosts)
     assert not [p.pid for p in orphans if procs.alive(p)], "leftover daemons were not stopped"
-    assert "ssw-stale" not in network.lab_netns()
-    assert not {"sswv199", "sswv198"} & set(network.lab_links())
+    assert stale_ns not in network.lab_netns()
+    assert not stale_veths & set(network.lab_links())
     assert sorted(report.hosts) == sorted(lab_hosts)
 
 
@@ -81,7 +100,7 @@ def test_up_adds_hosts_to_a_running_lab(lab, lab_hosts):
     assert sorted(report.started) == [f"{extra}/dockerd", f"{extra}/minion"]
     assert set(recorded_procs(lab)) >= set(running)
     assert lab.ping([extra]) == {extra}
-    assert Path(f"/var/run/netns/ssw-{extra}").exists()
+    assert Path(f"/var/run/netns/{netns_name(extra)}").exists()
 
 
 def test_remove_takes_a_host_out_and_the_others_keep_running(lab, lab_hosts):
@@ -95,9 +114,9 @@ def test_remove_takes_a_host_out_and_the_others_keep_running(lab, lab_hosts):
     assert lab.remove([extra, "not-a-host"]) == [extra]
     assert extra not in lab.hosts
     assert not [p.pid for p in its_procs if procs.alive(p)]
-    assert f"ssw-{extra}" not in network.lab_netns()
+    assert netns_name(extra) not in network.lab_netns()
     assert veth_name(host["index"]) not in network.lab_links()
-    assert not [m for m in network.mount_points() if m.startswith(str(root))]
+    assert not [m for m in network.mount_points() if m.startswith(f"{root}/")]
     assert not root.exists()
     assert not (lab.accepted_keys_dir / extra).exists()
     assert all(procs.alive(p) for p in others)
