@@ -13,7 +13,7 @@ swarm:
 
   # The address each node advertises, resolved on the node: an interface name
   # (eth0), a CIDR (the node's one address inside it), or an address.
-  advertise_addr: 198.18.0.0/24
+  advertise_addr: 198.18.0.0/16
 
   # Options that can only be set when the swarm is created (swarm.init).
   init:

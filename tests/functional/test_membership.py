@@ -6,7 +6,9 @@ from salt.exceptions import CommandExecutionError
 from salt_swarm.lab import swarms
 from salt_swarm.lab.layout import HOST_NETWORK
 
-UNUSED_ADDR = str(HOST_NETWORK.network_address + 250)  # a lab address where no host lives
+# Lab addresses where no host lives
+UNUSED_ADDR = str(HOST_NETWORK.network_address + 250)
+UNUSED_ADDR2 = str(HOST_NETWORK.network_address + 251)
 FAKE_TOKEN = "SWMTKN-1-" + "0" * 50 + "-" + "1" * 25  # well-formed, belongs to no swarm
 
 
@@ -103,9 +105,9 @@ def test_join_tries_the_next_manager_when_one_is_down(nodes):
 
 def test_join_through_unreachable_managers_fails_and_leaves_nothing(nodes):
     wrk = nodes[2]
-    with pytest.raises(CommandExecutionError, match="198.18.0.250:2377: no answer") as err:
-        wrk("join", managers=["198.18.0.250", "198.18.0.251:2377"], token=FAKE_TOKEN)
-    assert "198.18.0.251:2377" in str(err.value)
+    with pytest.raises(CommandExecutionError, match=f"{UNUSED_ADDR}:2377: no answer") as err:
+        wrk("join", managers=[UNUSED_ADDR, f"{UNUSED_ADDR2}:2377"], token=FAKE_TOKEN)
+    assert f"{UNUSED_ADDR2}:2377" in str(err.value)
     assert state_of(wrk)["LocalNodeState"] == "inactive"
 
 
@@ -124,7 +126,7 @@ def test_join_with_a_wrong_token_reports_docker_and_leaves_nothing(nodes):
 @pytest.mark.parametrize("token", ["SWMTKN-1-short", "hello", "", 42])
 def test_join_with_a_malformed_token_is_refused_before_any_change(nodes, token):
     with pytest.raises(CommandExecutionError, match="token"):
-        nodes[2]("join", managers=["198.18.0.10"], token=token)
+        nodes[2]("join", managers=[UNUSED_ADDR], token=token)
     assert state_of(nodes[2])["LocalNodeState"] == "inactive"
 
 
@@ -138,7 +140,7 @@ def test_join_as_manager_with_a_worker_token_is_undone(nodes):
 
 def test_join_bad_role_is_refused(nodes):
     with pytest.raises(CommandExecutionError, match="role"):
-        nodes[1]("join", role="leader", managers=["198.18.0.10"], token=FAKE_TOKEN)
+        nodes[1]("join", role="leader", managers=[UNUSED_ADDR], token=FAKE_TOKEN)
 
 
 def test_join_another_swarm_needs_force(nodes):

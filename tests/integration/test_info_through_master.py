@@ -4,7 +4,7 @@ import ipaddress
 import json
 from concurrent.futures import ThreadPoolExecutor
 
-from salt_swarm.lab.layout import SWARM_ADDR_POOL
+from salt_swarm.lab.layout import HOST_NETWORK, SWARM_ADDR_POOL
 
 
 def salt_json(lab, *args):
@@ -19,7 +19,7 @@ def test_each_host_is_its_own_machine(lab, lab_hosts):
     for name in lab_hosts:
         assert grains[name]["host"] == name
         addrs = [ipaddress.ip_address(a) for a in grains[name]["ipv4"]]
-        on_bridge = [str(a) for a in addrs if a in ipaddress.ip_network("198.18.0.0/24")]
+        on_bridge = [str(a) for a in addrs if a in HOST_NETWORK]
         assert on_bridge == [lab.addr(name)]
         # Anything else is loopback or dockerd's own bridges, all inside the lab range.
         assert all(a.is_loopback or a in ipaddress.ip_network("198.18.0.0/15") for a in addrs)

@@ -8,7 +8,7 @@ import pytest
 
 from salt_swarm.lab import swarms
 from salt_swarm.lab.lab import repo_root
-from salt_swarm.lab.layout import SWARM_ADDR_POOL
+from salt_swarm.lab.layout import HOST_NETWORK, SWARM_ADDR_POOL
 from salt_swarm.lab.wait import wait_for
 
 PILLAR = Path(__file__).parent / "pillars" / "mine"
@@ -60,7 +60,12 @@ def test_join_through_the_mine(lab, lab_hosts, mine_pillar):
     assert not SECRET.search(out)
 
     code, ret, out = salt(
-        lab, manager, "state.single", "swarm.manager", "name=swarm", "advertise_addr=198.18.0.0/24"
+        lab,
+        manager,
+        "state.single",
+        "swarm.manager",
+        "name=swarm",
+        f"advertise_addr={HOST_NETWORK}",
     )
     assert code == 0, out
     (state,) = ret[manager].values()
@@ -92,9 +97,9 @@ def test_outsider_cannot_read_tokens_and_stays_out(lab, lab_hosts, mine_pillar):
 
 def test_cidr_that_matches_nothing_fails_through_the_master(lab, lab_hosts, bare_hosts):
     host = lab_hosts[3]
-    code, _, out = salt(lab, host, "swarm.init", "advertise_addr=198.18.1.0/24")
+    code, _, out = salt(lab, host, "swarm.init", "advertise_addr=10.99.0.0/16")
     assert code != 0
-    assert "advertise_addr: this node has no address in 198.18.1.0/24" in out
+    assert "advertise_addr: this node has no address in 10.99.0.0/16" in out
     assert swarms.local_state(lab, host)["LocalNodeState"] == "inactive"
 
 

@@ -21,7 +21,7 @@ import yaml
 from salt_swarm.core.etcd_client import EtcdClient
 from salt_swarm.lab import daemons, swarms
 from salt_swarm.lab.lab import repo_root
-from salt_swarm.lab.layout import MASTER_ADDR, SWARM_ADDR_POOL
+from salt_swarm.lab.layout import HOST_NETWORK, MASTER_ADDR, SWARM_ADDR_POOL
 from salt_swarm.lab.wait import wait_for
 from tests.etcd_server import EtcdServer, free_port
 from tests.integration.conftest import SECRET
@@ -31,7 +31,7 @@ PILLAR = {
     "swarm": {
         "managers": {"tgt": "swarm_role:manager", "tgt_type": "grain"},
         "workers": {"tgt": "swarm_role:worker", "tgt_type": "grain"},
-        "advertise_addr": "198.18.0.0/24",
+        "advertise_addr": str(HOST_NETWORK),
         "init": {"default_addr_pool": [SWARM_ADDR_POOL], "subnet_size": 24},
         "token_store": "sdb://swarm_etcd/cluster",
         "store_timeout": 60,

@@ -3,7 +3,7 @@
 swarm:
   managers: {tgt: swarmmanager, tgt_type: nodegroup}
   workers: {tgt: swarmworker, tgt_type: nodegroup}
-  advertise_addr: 198.18.0.0/24
+  advertise_addr: 198.18.0.0/16
   init:
     default_addr_pool: [198.19.0.0/17]
     subnet_size: 24
