@@ -48,7 +48,7 @@ PILLAR = """\
 swarm:
   managers: {{tgt: '{managers}', tgt_type: list}}
   workers: {{tgt: '{workers}', tgt_type: list}}
-  advertise_addr: 198.18.0.0/24
+  advertise_addr: 198.18.0.0/16  # every lab's hosts, no dockerd pool
   init:
     default_addr_pool: [198.19.0.0/17]
     subnet_size: 24

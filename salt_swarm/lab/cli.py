@@ -22,7 +22,9 @@ def host_names(args) -> list[str]:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m salt_swarm.lab", description=__doc__)
     p.add_argument(
-        "--root", help="lab folder (default $SALT_SWARM_LAB_DIR or /var/lib/salt-swarm-lab)"
+        "--root",
+        help="lab folder (default: $SALT_SWARM_LAB_DIR, else /var/lib/salt-swarm-lab, or "
+        "/var/lib/salt-swarm-lab-<i> for lab i of several: SALT_SWARM_LAB_INDEX=i)",
     )
     verbs = p.add_subparsers(dest="verb", required=True)
 

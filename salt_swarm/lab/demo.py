@@ -7,6 +7,7 @@ import sys
 import time
 
 from salt_swarm.lab.lab import Lab
+from salt_swarm.lab.layout import LAB_INDEX
 
 
 def main(argv=None) -> int:
@@ -34,7 +35,8 @@ def main(argv=None) -> int:
         print(res.stdout + res.stderr, file=sys.stderr)
         return res.returncode
     print(res.stdout.rstrip())
-    print("\nTake the lab down with: .venv/bin/python -m salt_swarm.lab down")
+    index = f"SALT_SWARM_LAB_INDEX={LAB_INDEX} " if LAB_INDEX else ""
+    print(f"\nTake the lab down with: {index}.venv/bin/python -m salt_swarm.lab down")
     return 0
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from salt_swarm.lab import bytecode, daemons, network, prereqs, procs
 from salt_swarm.lab.layout import (
+    LAB_INDEX,
     MASTER_ADDR,
     LabPaths,
     check_name,
@@ -53,11 +54,21 @@ class Lab:
     # ---- state -------------------------------------------------------------
     def _load(self) -> dict:
         try:
-            return json.loads(self.paths.state_file.read_text())
+            state = json.loads(self.paths.state_file.read_text())
         except FileNotFoundError:
             return {"hosts": {}}
+        # Names and addresses come from the index: another lab's folder would be
+        # handled with this lab's bridge, namespaces and cgroup.
+        index = state.get("lab_index", LAB_INDEX)
+        if index != LAB_INDEX:
+            raise LabError(
+                f"{self.paths.root} is the folder of lab {index}, but this is lab {LAB_INDEX}: "
+                f"run with SALT_SWARM_LAB_INDEX={index}"
+            )
+        return state
 
     def _save(self, state: dict) -> None:
+        state["lab_index"] = LAB_INDEX
         tmp = self.paths.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
         tmp.replace(self.paths.state_file)
