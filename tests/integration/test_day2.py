@@ -36,7 +36,8 @@ def ready(lab, host, manager="host1"):
 
 
 def twins(lab, host, manager="host1"):
-    return [n for n in swarms.node_list(lab, manager) if n["Description"]["Hostname"] == host]
+    nodes = swarms.node_list(lab, manager)
+    return [n for n in nodes if (n.get("Description") or {}).get("Hostname") == host]
 
 
 def test_a_new_host_joins_by_itself_through_the_reactor(lab, day2):

@@ -49,11 +49,12 @@ def piled_up(lab, lab_hosts):
 
 
 def running(client, service):
-    hosts = {n["ID"]: n["Description"]["Hostname"] for n in client.api.nodes()}
+    # A node that just joined may be listed before its description (no hostname yet).
+    hosts = {n["ID"]: (n.get("Description") or {}).get("Hostname") for n in client.api.nodes()}
     spread = {}
     for task in client.api.tasks(filters={"service": service, "desired-state": "running"}):
         if task["Status"]["State"] == "running":
-            host = hosts[task["NodeID"]]
+            host = hosts.get(task["NodeID"])
             spread[host] = spread.get(host, 0) + 1
     return spread
 
