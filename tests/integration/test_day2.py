@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from salt_swarm.core.cluster import node_view
 from salt_swarm.lab import swarms
 from salt_swarm.lab.wait import wait_for
 from tests.integration.conftest import PILLARS, SECRET, orchestrate
@@ -36,8 +37,7 @@ def ready(lab, host, manager="host1"):
 
 
 def twins(lab, host, manager="host1"):
-    nodes = swarms.node_list(lab, manager)
-    return [n for n in nodes if (n.get("Description") or {}).get("Hostname") == host]
+    return [n for n in swarms.node_list(lab, manager) if node_view(n).hostname == host]
 
 
 def test_a_new_host_joins_by_itself_through_the_reactor(lab, day2):

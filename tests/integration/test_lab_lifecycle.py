@@ -59,27 +59,14 @@ def test_up_recovers_from_a_crashed_run(lab, lab_hosts):
     """State file lost while daemons run, a stray namespace and veth, stale pid files."""
     orphans = recorded_procs(lab)
     lab.paths.state_file.unlink()
-    stale_ns, stale_veths = f"{NETNS_PREFIX}stale", {f"{VETH_PREFIX}199", f"{VETH_PREFIX}198"}
+    stale_ns, veth, peer = f"{NETNS_PREFIX}stale", f"{VETH_PREFIX}199", f"{VETH_PREFIX}198"
     subprocess.run(["ip", "netns", "add", stale_ns], check=True)
-    subprocess.run(
-        [
-            "ip",
-            "link",
-            "add",
-            *sorted(stale_veths)[:1],
-            "type",
-            "veth",
-            "peer",
-            "name",
-            *sorted(stale_veths)[1:],
-        ],
-        check=True,
-    )
+    subprocess.run(["ip", "link", "add", veth, "type", "veth", "peer", "name", peer], check=True)
     report = lab.up(lab_hosts)
     assert lab.ping(lab_hosts) == set(lab_hosts)
     assert not [p.pid for p in orphans if procs.alive(p)], "leftover daemons were not stopped"
     assert stale_ns not in network.lab_netns()
-    assert not stale_veths & set(network.lab_links())
+    assert not {veth, peer} & set(network.lab_links())
     assert sorted(report.hosts) == sorted(lab_hosts)
 
 

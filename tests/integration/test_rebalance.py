@@ -5,6 +5,7 @@ import json
 import docker.types
 import pytest
 
+from salt_swarm.core.cluster import node_view
 from salt_swarm.lab import images, swarms
 from salt_swarm.lab.wait import wait_for
 
@@ -49,8 +50,8 @@ def piled_up(lab, lab_hosts):
 
 
 def running(client, service):
-    # A node that just joined may be listed before its description (no hostname yet).
-    hosts = {n["ID"]: (n.get("Description") or {}).get("Hostname") for n in client.api.nodes()}
+    # node_view: a node that just joined may be listed before its description.
+    hosts = {n["ID"]: node_view(n).hostname for n in client.api.nodes()}
     spread = {}
     for task in client.api.tasks(filters={"service": service, "desired-state": "running"}):
         if task["Status"]["State"] == "running":
