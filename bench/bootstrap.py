@@ -19,7 +19,9 @@ For each size (managers+workers) and each run, in this order:
 Every node leaves the swarm between runs (not timed), and each timed part starts once
 the lab's daemons are quiet (under half a core for a second; a leave or join keeps
 dockerds busy for seconds after it returns). Prints one row per run and a median row
-per size, with the ratio orchestrate / floor.
+per size, with the ratio orchestrate / floor and the machine's speed measured just
+before each run (2M Python additions, ms): on shared cores it can change several
+times over within an hour, so compare runs only where it is alike.
 """
 
 from __future__ import annotations
@@ -38,11 +40,11 @@ from salt_swarm.lab.lab import Lab, repo_root
 try:  # run as a script: bench/ is on sys.path
     import state_tree
     from highstate import highstate
-    from resources import Usage, dockerd_cpu, quiet
+    from resources import Usage, cpu_probe, dockerd_cpu, quiet
 except ImportError:  # imported as bench.bootstrap
     from bench import state_tree
     from bench.highstate import highstate
-    from bench.resources import Usage, dockerd_cpu, quiet
+    from bench.resources import Usage, cpu_probe, dockerd_cpu, quiet
 
 PILLAR = """\
 swarm:
@@ -130,6 +132,7 @@ class Run(NamedTuple):
     highstate: float
     highstate_changes: int
     noop_highstate: float
+    probe: float  # cpu_probe() before the run, ms: the machine's speed then
 
 
 def median_run(runs: list[Run]) -> Run:
@@ -146,6 +149,7 @@ def one_run(lab: Lab, tree: Path, managers: list[str], workers: list[str], usage
     """Floor, Salt floor, orchestrate from bare nodes, re-run and both highstates."""
     members = managers + workers
     swarms.leave_all(lab, lab.hosts)
+    probe = cpu_probe()
     fl, cpu_to_ready, cpu_after = floor(lab, managers, workers)
     print(
         f"floor: dockerds' CPU {cpu_to_ready:.2f} s until Ready, {cpu_after:.2f} s in the 5 s after"
@@ -166,12 +170,12 @@ def one_run(lab: Lab, tree: Path, managers: list[str], workers: list[str], usage
     state_tree.point_top(tree, "noop")
     quiet()
     noop, _ = highstate(lab, members)
-    return Run(fl, salt_fl, orch, rerun, changes, high, high_changes, noop)
+    return Run(fl, salt_fl, orch, rerun, changes, high, high_changes, noop, probe)
 
 
 HEAD = (
     f"{'size':>5} {'run':>3} {'floor':>6} {'salt fl':>8} {'orch':>6} {'ratio':>6} "
-    f"{'re-run':>7} {'chg':>4} {'highst':>7} {'chg':>4} {'no-op hs':>9}"
+    f"{'re-run':>7} {'chg':>4} {'highst':>7} {'chg':>4} {'no-op hs':>9} {'cpu ms':>7}"
 )
 
 
@@ -179,7 +183,7 @@ def row(label: str, run: str, r: Run) -> str:
     return (
         f"{label:>5} {run:>3} {r.floor:>6.2f} {r.salt_floor:>8.2f} {r.orchestrate:>6.2f} "
         f"{r.orchestrate / r.floor:>6.2f} {r.rerun:>7.2f} {r.rerun_changes:>4} "
-        f"{r.highstate:>7.2f} {r.highstate_changes:>4} {r.noop_highstate:>9.2f}"
+        f"{r.highstate:>7.2f} {r.highstate_changes:>4} {r.noop_highstate:>9.2f} {r.probe:>7.0f}"
     )
 
 
@@ -202,7 +206,10 @@ def main() -> None:
         tree = state_tree.make(Path(tmp) / "states", names[:most_m], names[most_m:])
         report = lab.up(names, states_dir=tree, log=lambda *_: None)
         print(f"lab: {len(report.hosts)} hosts up in {report.seconds} s")
-        print("seconds; ratio = orchestrate / floor; chg = states with changes")
+        print(
+            "seconds; ratio = orchestrate / floor; chg = states with changes; "
+            "cpu ms = 2M Python adds just before the run (the machine's speed then)"
+        )
         print(HEAD)
         try:
             for m, w in sizes:
@@ -234,14 +241,15 @@ def main() -> None:
                 f"salt floor {(r1.salt_floor - r0.salt_floor) / extra:.3f} s"
             )
     print(
-        "| size | floor | salt floor | orchestrate | ratio | converged re-run | highstate | no-op highstate |"
+        "| size | floor | salt floor | orchestrate | ratio | converged re-run | highstate "
+        "| no-op highstate | CPU probe ms |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for s, r in rows:
         print(
             f"| {s} | {r.floor:.2f} | {r.salt_floor:.2f} | {r.orchestrate:.2f} "
             f"| {r.orchestrate / r.floor:.2f} | {r.rerun:.2f} | {r.highstate:.2f} "
-            f"| {r.noop_highstate:.2f} |"
+            f"| {r.noop_highstate:.2f} | {r.probe:.0f} |"
         )
 
 

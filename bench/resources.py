@@ -40,6 +40,18 @@ def quiet(limit: float = 0.5, window: float = 1.0, timeout: float = 30) -> float
     return time.monotonic() - began
 
 
+def cpu_probe(adds: int = 2_000_000) -> float:
+    """Milliseconds one core takes for ``adds`` Python additions, the lab quiet: how
+    fast the machine runs right now. On shared cloud cores it can change several
+    times over within an hour, so the bench prints it beside each run."""
+    quiet()
+    began = time.perf_counter()
+    total = 0
+    for i in range(adds):
+        total += i
+    return (time.perf_counter() - began) * 1000
+
+
 def dockerd_cpu() -> float:
     """CPU seconds used so far by every lab host's dockerd (with its children)."""
     return _cpu_seconds(_groups(procs.cgroup_root())["dockerds"])

@@ -111,6 +111,9 @@ def master_config(paths: LabPaths, states_dir: Path) -> dict:
         "pillar_roots": {"base": [str(paths.pillar_link)]},
         "nodegroups": NODEGROUPS,
         "worker_threads": 4,
+        # Every salt-run (an orchestrate makes three runner clients) loads the
+        # master's grains anew without it: docs/install.md, master settings.
+        "grains_cache": True,
         # The formula's reactor, as docs/operations.md shows it. Presence events stay
         # off: hosts stopped on purpose in tests must not be retired behind their back.
         "reactor": REACTOR,
