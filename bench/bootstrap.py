@@ -6,6 +6,8 @@ Usage (root): python bench/bootstrap.py [--runs 3] [3+1 3+10 3+20 ...]
 For each size (managers+workers) and each run, in this order:
 - floor: straight to the daemons, init on manager1, the other managers joined one at a
   time, the workers in parallel, until every node is Ready (salt_swarm.lab.swarms.build);
+  and "floor until quiet": until the dockerds have also done the work a join sets off
+  after Ready (on shared cores the orchestrate's later steps run inside it);
 - orchestrate: `salt-run state.orchestrate swarm.bootstrap`, pillar naming exactly
   these hosts, wall time of the salt-run process (it ends with its own check that
   every node is Ready with its role, drain and labels);
@@ -40,11 +42,18 @@ from salt_swarm.lab.lab import Lab, repo_root
 try:  # run as a script: bench/ is on sys.path
     import state_tree
     from highstate import highstate
-    from resources import Usage, cpu_probe, dockerd_cpu, quiet
+    from resources import Usage, cpu_probe, cpu_times, dockerd_cpu, quiet, steal_share
 except ImportError:  # imported as bench.bootstrap
     from bench import state_tree
     from bench.highstate import highstate
-    from bench.resources import Usage, cpu_probe, dockerd_cpu, quiet
+    from bench.resources import (
+        Usage,
+        cpu_probe,
+        cpu_times,
+        dockerd_cpu,
+        quiet,
+        steal_share,
+    )
 
 PILLAR = """\
 swarm:
@@ -81,9 +90,18 @@ def write_pillar(folder: Path, managers: list[str], workers: list[str]) -> None:
     )
 
 
-def floor(lab: Lab, managers: list[str], workers: list[str]) -> tuple[float, float, float]:
-    """Seconds until every node is Ready; the dockerds' CPU seconds until then, and in
-    the 5 s after (work a join sets off that the floor's clock does not wait for)."""
+class Floor(NamedTuple):
+    ready: float  # seconds until every node is Ready
+    quiet: float  # seconds until the dockerds' work after that is done too
+    cpu_to_ready: float  # the dockerds' CPU seconds until Ready
+    cpu_after: float  # ... and from Ready until quiet
+
+
+def floor(lab: Lab, managers: list[str], workers: list[str]) -> Floor:
+    """The raw Docker-API floor: until every node is Ready, and until the work a join
+    sets off after Ready (ingress network, iptables, which the Ready clock does not
+    wait for) is done: the lab under half a core again, less the quiet second that
+    showed it."""
     quiet()
     began = time.monotonic()
     before = dockerd_cpu()
@@ -91,8 +109,9 @@ def floor(lab: Lab, managers: list[str], workers: list[str]) -> tuple[float, flo
     swarms.wait_ready(lab, managers[0], managers + workers, timeout=120)
     took = time.monotonic() - began
     at_ready = dockerd_cpu()
-    time.sleep(5)  # a fixed window to measure in, not a wait for something
-    return took, at_ready - before, dockerd_cpu() - at_ready
+    waited = quiet(window=QUIET_WINDOW)
+    settled = took + max(0.0, waited - QUIET_WINDOW)
+    return Floor(took, settled, at_ready - before, dockerd_cpu() - at_ready)
 
 
 def orchestrate(lab: Lab, sls: str = "swarm.bootstrap") -> tuple[float, int]:
@@ -121,10 +140,14 @@ def orchestrate_steps(lab: Lab, sls: str = "swarm.bootstrap") -> tuple[float, in
     return took, sum(1 for s in ordered if s.get("changes")), seconds
 
 
+QUIET_WINDOW = 1.0
+
+
 class Run(NamedTuple):
     """One run's seconds, and the states that reported changes where none should."""
 
     floor: float
+    quiet_floor: float
     salt_floor: float
     orchestrate: float
     rerun: float
@@ -150,9 +173,11 @@ def one_run(lab: Lab, tree: Path, managers: list[str], workers: list[str], usage
     members = managers + workers
     swarms.leave_all(lab, lab.hosts)
     probe = cpu_probe()
-    fl, cpu_to_ready, cpu_after = floor(lab, managers, workers)
+    times = cpu_times()
+    fl = floor(lab, managers, workers)
     print(
-        f"floor: dockerds' CPU {cpu_to_ready:.2f} s until Ready, {cpu_after:.2f} s in the 5 s after"
+        f"floor: Ready in {fl.ready:.2f} s, quiet in {fl.quiet:.2f} s; dockerds' CPU "
+        f"{fl.cpu_to_ready:.2f} s until Ready, {fl.cpu_after:.2f} s from Ready until quiet"
     )
     swarms.leave_all(lab, lab.hosts)
     salt_fl, _ = orchestrate(lab, "salt_floor")
@@ -170,19 +195,22 @@ def one_run(lab: Lab, tree: Path, managers: list[str], workers: list[str], usage
     state_tree.point_top(tree, "noop")
     quiet()
     noop, _ = highstate(lab, members)
-    return Run(fl, salt_fl, orch, rerun, changes, high, high_changes, noop, probe)
+    print(f"steal: {steal_share(times, cpu_times()):.1f} % of the CPU time during the run")
+    return Run(fl.ready, fl.quiet, salt_fl, orch, rerun, changes, high, high_changes, noop, probe)
 
 
 HEAD = (
-    f"{'size':>5} {'run':>3} {'floor':>6} {'salt fl':>8} {'orch':>6} {'ratio':>6} "
+    f"{'size':>5} {'run':>3} {'floor':>6} {'fl q':>6} {'salt fl':>8} {'orch':>6} {'ratio':>6} "
+    f"{'ratio q':>7} "
     f"{'re-run':>7} {'chg':>4} {'highst':>7} {'chg':>4} {'no-op hs':>9} {'cpu ms':>7}"
 )
 
 
 def row(label: str, run: str, r: Run) -> str:
     return (
-        f"{label:>5} {run:>3} {r.floor:>6.2f} {r.salt_floor:>8.2f} {r.orchestrate:>6.2f} "
-        f"{r.orchestrate / r.floor:>6.2f} {r.rerun:>7.2f} {r.rerun_changes:>4} "
+        f"{label:>5} {run:>3} {r.floor:>6.2f} {r.quiet_floor:>6.2f} {r.salt_floor:>8.2f} "
+        f"{r.orchestrate:>6.2f} {r.orchestrate / r.floor:>6.2f} "
+        f"{r.orchestrate / r.quiet_floor:>7.2f} {r.rerun:>7.2f} {r.rerun_changes:>4} "
         f"{r.highstate:>7.2f} {r.highstate_changes:>4} {r.noop_highstate:>9.2f} {r.probe:>7.0f}"
     )
 
@@ -207,7 +235,8 @@ def main() -> None:
         report = lab.up(names, states_dir=tree, log=lambda *_: None)
         print(f"lab: {len(report.hosts)} hosts up in {report.seconds} s")
         print(
-            "seconds; ratio = orchestrate / floor; chg = states with changes; "
+            "seconds; ratio = orchestrate / floor; fl q = floor until the dockerds are "
+            "quiet again, ratio q = orchestrate / fl q; chg = states with changes; "
             "cpu ms = 2M Python adds just before the run (the machine's speed then)"
         )
         print(HEAD)
@@ -241,14 +270,15 @@ def main() -> None:
                 f"salt floor {(r1.salt_floor - r0.salt_floor) / extra:.3f} s"
             )
     print(
-        "| size | floor | salt floor | orchestrate | ratio | converged re-run | highstate "
-        "| no-op highstate | CPU probe ms |"
+        "| size | floor | floor until quiet | salt floor | orchestrate | ratio | ratio to quiet "
+        "| converged re-run | highstate | no-op highstate | CPU probe ms |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for s, r in rows:
         print(
-            f"| {s} | {r.floor:.2f} | {r.salt_floor:.2f} | {r.orchestrate:.2f} "
-            f"| {r.orchestrate / r.floor:.2f} | {r.rerun:.2f} | {r.highstate:.2f} "
+            f"| {s} | {r.floor:.2f} | {r.quiet_floor:.2f} | {r.salt_floor:.2f} "
+            f"| {r.orchestrate:.2f} | {r.orchestrate / r.floor:.2f} "
+            f"| {r.orchestrate / r.quiet_floor:.2f} | {r.rerun:.2f} | {r.highstate:.2f} "
             f"| {r.noop_highstate:.2f} | {r.probe:.0f} |"
         )
 

@@ -52,6 +52,18 @@ def cpu_probe(adds: int = 2_000_000) -> float:
     return (time.perf_counter() - began) * 1000
 
 
+def cpu_times() -> tuple[int, int]:
+    """(steal, total) jiffies of the machine so far, from /proc/stat: the time the
+    hypervisor gave our virtual CPUs to someone else, and all of it."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
+def steal_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    total = after[1] - before[1]
+    return 100.0 * (after[0] - before[0]) / total if total > 0 else 0.0
+
+
 def dockerd_cpu() -> float:
     """CPU seconds used so far by every lab host's dockerd (with its children)."""
     return _cpu_seconds(_groups(procs.cgroup_root())["dockerds"])
