@@ -18,7 +18,13 @@ For each size (managers+workers) and each run, in this order:
 - salt floor: an orchestrate with the bootstrap's publishes (every member, the first
   manager, each other manager, all workers, one more on the first manager) that
   only runs test.ping: what Salt itself costs for that shape, with no Docker.
-Every node leaves the swarm between runs (not timed), and each timed part starts once
+Each orchestrate prints its steps' seconds, with ``before`` (salt-run's start, the
+render and the plan) and ``after`` (from the last step's end until salt-run exits).
+Every timed part also counts the CPU seconds it set off: the lab's daemons and the
+command, until the lab is quiet again. A part and the work it set off cannot be
+done sooner than that CPU spread over all the cores (``least``); the end table gives
+wall / least beside the floors (below 1 where some of that work ran after the part
+returned). Every node leaves the swarm between runs (not timed), and each timed part starts once
 the lab's daemons are quiet (under half a core for a second; a leave or join keeps
 dockerds busy for seconds after it returns). Prints one row per run and a median row
 per size, with the ratio orchestrate / floor and the machine's speed measured just
@@ -33,6 +39,8 @@ import json
 import statistics
 import tempfile
 import time
+from datetime import datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import NamedTuple
 
@@ -42,12 +50,27 @@ from salt_swarm.lab.lab import Lab, repo_root
 try:  # run as a script: bench/ is on sys.path
     import state_tree
     from highstate import highstate
-    from resources import Usage, cpu_probe, cpu_times, dockerd_cpu, quiet, steal_share
+    from resources import (
+        QUIET_TIMEOUT,
+        QUIET_WINDOW,
+        CpuBound,
+        Usage,
+        cores,
+        cpu_probe,
+        cpu_times,
+        dockerd_cpu,
+        quiet,
+        steal_share,
+    )
 except ImportError:  # imported as bench.bootstrap
     from bench import state_tree
     from bench.highstate import highstate
     from bench.resources import (
+        QUIET_TIMEOUT,
+        QUIET_WINDOW,
+        CpuBound,
         Usage,
+        cores,
         cpu_probe,
         cpu_times,
         dockerd_cpu,
@@ -90,10 +113,6 @@ def write_pillar(folder: Path, managers: list[str], workers: list[str]) -> None:
     )
 
 
-QUIET_WINDOW = 1.0
-QUIET_TIMEOUT = 60.0  # at 3+20 the dockerds took up to 26 s to go quiet after Ready
-
-
 class Floor(NamedTuple):
     ready: float  # seconds until every node is Ready
     quiet: float  # seconds until the dockerds' work after that is done too
@@ -120,19 +139,26 @@ def floor(lab: Lab, managers: list[str], workers: list[str]) -> Floor:
     return Floor(took, settled, at_ready - before, dockerd_cpu() - at_ready)
 
 
-def orchestrate(lab: Lab, sls: str = "swarm.bootstrap") -> tuple[float, int]:
-    """Seconds of ``salt-run state.orchestrate sls`` and how many states changed."""
-    took, changed, _ = orchestrate_steps(lab, sls)
-    return took, changed
+class Timed(NamedTuple):
+    """One timed part: wall seconds, states with changes, the CPU seconds it set off
+    (lab daemons and the command, until the lab was quiet again) and ``least``, the
+    shortest wall time that much CPU allows on this machine's cores."""
+
+    wall: float
+    changes: int
+    cpu: float
+    least: float
+    steps: dict  # orchestrates: seconds before the first step, of each step, after the last
 
 
-def orchestrate_steps(lab: Lab, sls: str = "swarm.bootstrap") -> tuple[float, int, dict]:
-    """As ``orchestrate``, and each step's seconds (``render`` for the time before
-    the first step: salt-run's start, the render of the SLS and the plan)."""
+def orchestrate(lab: Lab, sls: str = "swarm.bootstrap") -> Timed:
+    """``salt-run state.orchestrate sls`` from a quiet lab; fails on any failed state."""
     quiet()
-    began = time.monotonic()
-    res = lab.salt_run("state.orchestrate", sls, "--out=json")
-    took = time.monotonic() - began
+    began_at = datetime.now()
+    with CpuBound() as spent:
+        began = time.monotonic()
+        res = lab.salt_run("state.orchestrate", sls, "--out=json")
+        took = time.monotonic() - began
     try:
         steps = next(iter(json.loads(res.stdout)["data"].values()))
     except (ValueError, KeyError, StopIteration):
@@ -140,24 +166,60 @@ def orchestrate_steps(lab: Lab, sls: str = "swarm.bootstrap") -> tuple[float, in
     failed = [s.get("__id__") for s in steps.values() if s.get("result") is False]
     if res.returncode != 0 or failed:
         raise SystemExit(f"orchestrate failed ({failed}):\n{res.stdout}{res.stderr}")
+    changed = sum(1 for s in steps.values() if s.get("changes"))
+    seconds = step_seconds(steps, began_at, took)
+    return Timed(took, changed, spent.cpu, spent.least, seconds)
+
+
+def step_seconds(steps: dict, began_at: datetime, took: float) -> dict:
+    """Each step's seconds in run order, with ``before`` (salt-run's start, the
+    render of the SLS and the plan, until the first step starts) and ``after`` (from
+    the end of the last step until salt-run exits: saving the job, printing, exit).
+    ``steps``: the orchestrate's state returns (``start_time`` is the master's local
+    time of day, ``duration`` milliseconds); ``began_at``: when salt-run was started."""
     ordered = sorted(steps.values(), key=lambda s: s.get("__run_num__", 0))
-    seconds = {s.get("__id__", "?"): s.get("duration", 0) / 1000 for s in ordered}
-    seconds = {"render": took - sum(seconds.values()), **seconds}
-    return took, sum(1 for s in ordered if s.get("changes")), seconds
+    if not ordered:
+        return {"before": took, "after": 0.0}
+
+    def offset(state: dict) -> float:
+        clock = time_of_day.fromisoformat(state["start_time"])
+        at = datetime.combine(began_at.date(), clock)
+        if at < began_at - timedelta(hours=12):  # the run went past midnight
+            at += timedelta(days=1)
+        return (at - began_at).total_seconds()
+
+    seconds = {"before": offset(ordered[0])}
+    seconds.update({s.get("__id__", "?"): s.get("duration", 0) / 1000 for s in ordered})
+    last = ordered[-1]
+    seconds["after"] = took - offset(last) - last.get("duration", 0) / 1000
+    return seconds
+
+
+def timed_highstate(lab: Lab, members: list[str]) -> Timed:
+    quiet()
+    with CpuBound() as spent:
+        took, changes = highstate(lab, members)
+    return Timed(took, changes, spent.cpu, spent.least, {})
 
 
 class Run(NamedTuple):
-    """One run's seconds, and the states that reported changes where none should."""
+    """One run's seconds and CPU seconds, and the states that reported changes where
+    none should."""
 
     floor: float
     quiet_floor: float
+    floor_cpu: float  # the dockerds' CPU until quiet
     salt_floor: float
     orchestrate: float
+    orchestrate_cpu: float
     rerun: float
     rerun_changes: int
+    rerun_cpu: float
     highstate: float
     highstate_changes: int
+    highstate_cpu: float
     noop_highstate: float
+    noop_cpu: float
     probe: float  # cpu_probe() before the run, ms: the machine's speed then
 
 
@@ -183,23 +245,42 @@ def one_run(lab: Lab, tree: Path, managers: list[str], workers: list[str], usage
         f"{fl.cpu_to_ready:.2f} s until Ready, {fl.cpu_after:.2f} s from Ready until quiet"
     )
     swarms.leave_all(lab, lab.hosts)
-    salt_fl, _ = orchestrate(lab, "salt_floor")
+    salt_fl = orchestrate(lab, "salt_floor")
     if usage:
         with Usage() as used:
-            orch, _, steps = orchestrate_steps(lab)
-        print(f"usage: {used.report()}", flush=True)
+            boot = orchestrate(lab)
+        print(f"usage (until quiet): {used.report()}", flush=True)
     else:
-        orch, _, steps = orchestrate_steps(lab)
-    print("steps: " + ", ".join(f"{name} {sec:.2f}" for name, sec in steps.items()), flush=True)
-    rerun, changes = orchestrate(lab)
+        boot = orchestrate(lab)
+    print("steps: " + ", ".join(f"{k} {v:.2f}" for k, v in boot.steps.items()), flush=True)
+    rerun = orchestrate(lab)
     state_tree.point_top(tree, "swarm")
-    quiet()
-    high, high_changes = highstate(lab, members)
+    high = timed_highstate(lab, members)
     state_tree.point_top(tree, "noop")
-    quiet()
-    noop, _ = highstate(lab, members)
+    noop = timed_highstate(lab, members)
+    parts = {"orchestrate": boot, "re-run": rerun, "highstate": high, "no-op highstate": noop}
+    print(
+        "CPU s (least wall on these cores): "
+        + ", ".join(f"{k} {t.cpu:.1f} ({t.least:.2f})" for k, t in parts.items())
+    )
     print(f"steal: {steal_share(times, cpu_times()):.1f} % of the CPU time during the run")
-    return Run(fl.ready, fl.quiet, salt_fl, orch, rerun, changes, high, high_changes, noop, probe)
+    return Run(
+        fl.ready,
+        fl.quiet,
+        fl.cpu_to_ready + fl.cpu_after,
+        salt_fl.wall,
+        boot.wall,
+        boot.cpu,
+        rerun.wall,
+        rerun.changes,
+        rerun.cpu,
+        high.wall,
+        high.changes,
+        high.cpu,
+        noop.wall,
+        noop.cpu,
+        probe,
+    )
 
 
 HEAD = (
@@ -270,7 +351,9 @@ def main() -> None:
                 f"cost per extra worker ({s0} -> {s1}): "
                 f"orchestrate {(r1.orchestrate - r0.orchestrate) / extra:.3f} s, "
                 f"floor {(r1.floor - r0.floor) / extra:.3f} s, "
-                f"salt floor {(r1.salt_floor - r0.salt_floor) / extra:.3f} s"
+                f"salt floor {(r1.salt_floor - r0.salt_floor) / extra:.3f} s; CPU: "
+                f"orchestrate {(r1.orchestrate_cpu - r0.orchestrate_cpu) / extra:.2f} s, "
+                f"floor {(r1.floor_cpu - r0.floor_cpu) / extra:.2f} s"
             )
     print(
         "| size | floor | floor until quiet | salt floor | orchestrate | ratio | ratio to quiet "
@@ -284,6 +367,24 @@ def main() -> None:
             f"| {r.orchestrate / r.quiet_floor:.2f} | {r.rerun:.2f} | {r.highstate:.2f} "
             f"| {r.noop_highstate:.2f} | {r.probe:.0f} |"
         )
+    n = cores()
+    print(
+        f"\nCPU seconds each part set off (until the lab was quiet again), the least wall "
+        f"time that allows on {n} cores (CPU / {n}), and wall / least:\n"
+    )
+    print("| size | part | wall | CPU | least | wall / least |")
+    print("|---|---|---:|---:|---:|---:|")
+    for s, r in rows:
+        for part, wall, cpu in (
+            ("floor until quiet (dockerds only)", r.quiet_floor, r.floor_cpu),
+            ("orchestrate from bare nodes", r.orchestrate, r.orchestrate_cpu),
+            ("converged re-run", r.rerun, r.rerun_cpu),
+            ("highstate", r.highstate, r.highstate_cpu),
+            ("no-op highstate", r.noop_highstate, r.noop_cpu),
+        ):
+            print(
+                f"| {s} | {part} | {wall:.2f} | {cpu:.1f} | {cpu / n:.2f} | {wall * n / cpu:.2f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ something runs: sampled from the lab's cgroups, so only the lab's own processes 
 
 from __future__ import annotations
 
+import os
+import resource
 import threading
 import time
 from pathlib import Path
@@ -27,7 +29,50 @@ def lab_cpu() -> float:
     return sum(_cpu_seconds(g) for g in _groups(procs.cgroup_root()).values())
 
 
-def quiet(limit: float = 0.5, window: float = 1.0, timeout: float = 30) -> float:
+QUIET_LIMIT = 0.5  # cores: under this the lab counts as quiet
+QUIET_WINDOW = 1.0  # seconds
+QUIET_TIMEOUT = 60.0  # at 3+20 the dockerds took up to 26 s to go quiet after Ready
+
+
+def cores() -> int:
+    """The CPUs this process (and so the lab, which shares them) may run on."""
+    return len(os.sched_getaffinity(0))
+
+
+def spent_cpu() -> float:
+    """CPU seconds so far of the lab's daemons and of the commands this process ran
+    and waited for (salt-run, salt): what a timed part costs the machine."""
+    own = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return lab_cpu() + own.ru_utime + own.ru_stime
+
+
+class CpuBound:
+    """``with CpuBound() as c: ...``: ``c.cpu``, the CPU seconds the body set off,
+    counted until the lab is quiet again (a join keeps dockerds busy long after it
+    returns, and on shared cores that work competes with the body); ``c.least``, that
+    CPU spread over all of this machine's cores: the body and the work it set off
+    cannot be done sooner."""
+
+    def __enter__(self):
+        self.before = spent_cpu()
+        return self
+
+    def __exit__(self, *exc):
+        began = time.monotonic()
+        while True:  # as quiet(), but the quiet second itself is not counted
+            mark = spent_cpu()
+            time.sleep(QUIET_WINDOW)
+            if spent_cpu() - mark < QUIET_LIMIT * QUIET_WINDOW:
+                break
+            if time.monotonic() - began > QUIET_TIMEOUT:
+                print(f"the lab was not quiet {QUIET_TIMEOUT:.0f} s after a timed part")
+                break
+        self.cpu = mark - self.before
+        self.least = self.cpu / cores()
+        return False
+
+
+def quiet(limit: float = QUIET_LIMIT, window: float = QUIET_WINDOW, timeout: float = 30) -> float:
     """Wait until the lab's daemons use less than ``limit`` cores over ``window`` s
     (a leave or join sets dockerds working for seconds after it returns), at most
     ``timeout`` s. Returns the seconds waited."""
