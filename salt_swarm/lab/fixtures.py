@@ -54,3 +54,22 @@ def bare_hosts(lab) -> list[str]:
     swarms.leave_all(lab, lab.hosts)
     yield lab.hosts
     swarms.leave_all(lab, lab.hosts)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def lab_daemons_back_after_the_module(request):
+    """A module that leaves a host's dockerd or minion stopped, paused or not
+    answering errors at its own teardown (with what it left), and the daemons are
+    brought back, so the next module on this lab does not fail in its place."""
+    yield
+    if lab_unavailable_reason():
+        return
+    if "lab" not in request.fixturenames and not any(
+        "lab" in item.fixturenames
+        for item in request.session.items
+        if item.module is request.module
+    ):
+        return
+    revived = request.getfixturevalue("lab").revive()
+    if revived:
+        pytest.fail(f"this module left lab daemons down or silent, now revived: {revived}")

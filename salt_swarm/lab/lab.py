@@ -7,6 +7,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -447,6 +448,30 @@ class Lab:
             self._wait_dockerds([name], deadline)
         else:
             self._wait_minions([name], deadline)
+
+    def revive(self, timeout: float = 30) -> list[str]:
+        """Bring back every host daemon that is gone, or (a dockerd) that does not
+        answer within ``timeout`` s: stopped by its recorded pid and started again.
+        Returns what was revived, as ``host/daemon``."""
+        state = self._load()
+        names = self.hosts
+        dead = [
+            f"{n}/{d}"
+            for n in names
+            for d in DAEMONS
+            if not procs.alive(Proc.from_dict(state["hosts"][n].get(d)))
+        ]
+        silent = [n for n in names if f"{n}/dockerd" not in dead]
+        with contextlib.suppress(LabError):  # a dockerd started just now may still be coming up
+            self._wait_dockerds(silent, time.monotonic() + timeout)
+        silent = [n for n in silent if not self._docker_ping(n)]
+        for name in silent:
+            self.signal_daemon(name, "dockerd", signal.SIGCONT)  # a paused one cannot stop
+            self.stop_daemon(name, "dockerd")
+            dead.append(f"{name}/dockerd")
+        for name, daemon in (d.split("/") for d in dead):
+            self.start_daemon(name, daemon, timeout=60)
+        return dead
 
     # ---- remove hosts ------------------------------------------------------
     def remove(self, names: list[str]) -> list[str]:

@@ -1,9 +1,12 @@
 """The lab itself: idempotent up, clean down, leftovers from a crashed run."""
 
+import contextlib
+import signal
 import subprocess
 from pathlib import Path
 
 from salt_swarm.lab import network, procs
+from salt_swarm.lab.lab import LabError
 from salt_swarm.lab.layout import (
     BRIDGE,
     BRIDGE_MAC,
@@ -114,3 +117,18 @@ def test_remove_takes_a_host_out_and_the_others_keep_running(lab, lab_hosts):
     lab.up([*lab_hosts, extra])  # the same name comes back as a new host
     assert lab.ping([extra]) == {extra}
     lab.remove([extra])
+
+
+def test_revive_brings_back_a_stopped_minion_and_a_paused_dockerd(lab, lab_hosts):
+    assert lab.revive(timeout=3) == []
+    stopped, paused = lab_hosts[1], lab_hosts[2]
+    lab.stop_daemon(stopped, "minion")
+    lab.signal_daemon(paused, "dockerd", signal.SIGSTOP)
+    try:
+        revived = lab.revive(timeout=3)
+    finally:
+        with contextlib.suppress(LabError):
+            lab.signal_daemon(paused, "dockerd", signal.SIGCONT)
+    assert sorted(revived) == sorted([f"{stopped}/minion", f"{paused}/dockerd"])
+    assert lab.ping(lab_hosts) == set(lab_hosts)
+    assert lab.docker(paused, "info", "--format", "{{.Name}}").stdout.strip() == paused
