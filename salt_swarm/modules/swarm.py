@@ -944,3 +944,36 @@ def join_tokens():
     except CommandExecutionError as exc:  # not an active manager, or no Docker
         log.debug("swarm.join_tokens: %s", redact(exc))
         return None
+
+
+def bootstrap_plan(settings, timeout=10):
+    """
+    The bootstrap plan for the ``swarm:`` pillar ``settings``, as the runner
+    ``swarm.plan settings=...`` returns it, made in the calling process. Only on the
+    master: the orchestrate SLS ``swarm.bootstrap`` calls it while it renders (a
+    runner call through ``saltutil.runner`` would set up a runner client first). A
+    refused plan is returned as ``{error, retcode: 1}`` with every problem listed, so
+    the SLS can render a failing step that shows them (an exception would end the
+    render with a traceback instead).
+
+    CLI Example:
+
+    .. code-block:: jinja
+
+        {#- in an orchestrate SLS (salt-run state.orchestrate ...) #}
+        {%- set plan = salt["swarm.bootstrap_plan"](pillar["swarm"]) %}
+    """
+    if __opts__.get("__role") != "master":
+        raise CommandExecutionError(
+            "swarm.bootstrap_plan runs on the master (orchestrate render); "
+            "from the command line use salt-run swarm.plan"
+        )
+    from salt.exceptions import SaltInvocationError
+
+    from salt_swarm.master import planning
+    from salt_swarm.master.fleet import Fleet
+
+    try:
+        return planning.from_settings(Fleet(__opts__, timeout=float(timeout)), settings)
+    except (SwarmError, SaltInvocationError) as exc:
+        return {"error": str(exc), "retcode": 1}

@@ -15,12 +15,10 @@ import time
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from salt_swarm.core import conformance, pillar_check
-from salt_swarm.core import plan as plan_logic
 from salt_swarm.core import prune as prune_logic
 from salt_swarm.core import status as status_report
 from salt_swarm.core.errors import SwarmError
-from salt_swarm.master import checks, joins, targets
+from salt_swarm.master import checks, joins, planning, targets
 from salt_swarm.master.fleet import Fleet, active_managers
 
 log = logging.getLogger(__name__)
@@ -28,8 +26,6 @@ log = logging.getLogger(__name__)
 __virtualname__ = "swarm"
 
 TARGET_TYPES = targets.TARGET_TYPES
-# Plan keys that each make swarm.bootstrap change something when not empty.
-NOTHING_TO_DO = ("to_join", "stale", "promote", "demote", "unsettled")
 
 
 def __virtual__():
@@ -148,7 +144,9 @@ def _check_expected(expect, timeout):
 
 
 def _check(managers, workers, labels, drain_managers, timeout):
-    planned, _ = _plan_with_infos(managers, workers, labels, drain_managers, timeout)
+    planned, _ = planning.plan_with_infos(
+        _fleet(timeout), managers, workers, labels, drain_managers
+    )
     if not planned["existing_cluster"]:
         raise SwarmError("no manager pillar names is active in a swarm: run swarm.bootstrap")
     return dict(_check_expected(planned, timeout), warnings=planned["warnings"])
@@ -185,111 +183,13 @@ def plan(managers=None, workers=None, labels=None, drain_managers=True, settings
     """
     try:
         if settings is not None:
-            pillar_check.check(settings)
-            managers = settings.get("managers")
-            workers = settings.get("workers")
-            labels = settings.get("labels") or []
-            drain_managers = settings.get("drain_managers", True)
-        return _plan_with_infos(managers, workers, labels, drain_managers, timeout)[0]
+            return planning.from_settings(_fleet(timeout), settings)
+        fleet = _fleet(timeout)
+        return planning.plan_with_infos(fleet, managers, workers, labels, drain_managers)[0]
     except (SwarmError, SaltInvocationError) as exc:
         # A clean message and a non-zero retcode, not a traceback (salt-run exits
         # with a returned ``retcode``); orchestrate SLS files check for ``error``.
         return _fail(str(exc))
-
-
-def _plan_with_infos(managers, workers, labels, drain_managers, timeout):
-    m_tgt, m_type = _target(managers, "managers")
-    wanted_managers, m_missing = _matched(m_tgt, m_type)
-    if workers:
-        w_tgt, w_type = _target(workers, "workers")
-        wanted_workers, w_missing = _matched(w_tgt, w_type)
-    else:
-        wanted_workers, w_missing = [], []
-    everyone = sorted(set(wanted_managers) | set(wanted_workers))
-    fleet = _fleet(timeout)
-    infos, live, node_problems, grain_labels = fleet.preflight(everyone)
-    args = (wanted_managers, wanted_workers, live, infos, m_missing + w_missing, node_problems)
-    found = plan_logic.problems(*args)
-    if found:
-        found += _role_change_problems(fleet, wanted_managers, wanted_workers, infos)
-        raise SwarmError(plan_logic.REFUSED + "; ".join(found))
-    result = plan_logic.bootstrap(*args)
-    nodes, asked = None, None
-    if result.existing_cluster:
-        active = [m for m in active_managers(infos) if m == result.first_manager]
-        try:
-            asked, nodes = fleet.nodes_from(active)
-        except SwarmError as exc:  # no leader: the orchestrate fails at the first manager
-            log.warning("swarm.plan: cannot list the nodes: %s", exc)
-        else:
-            result = plan_logic.with_stale(result, infos, {n.id for n in nodes})
-            result = plan_logic.with_role_changes(result, infos, nodes)
-    planned = result.as_dict()
-    planned["nodes"] = _node_settings(result, infos, labels or [], drain_managers, grain_labels)
-    members = [result.first_manager, *result.managers, *result.workers]
-    planned["hostnames"] = {m: infos[m]["hostname"] for m in members}
-    planned["unsettled"] = (
-        sorted(planned["nodes"]) if nodes is None else plan_logic.unsettled(planned["nodes"], nodes)
-    )
-    planned["known_nodes"] = plan_logic.known_nodes(
-        [planned["hostnames"][m] for m in result.to_join], nodes or []
-    )
-    if nodes is not None and not any(planned[k] for k in NOTHING_TO_DO):
-        # Nothing to change: the final check can be made on the node list just read.
-        found = conformance.differences(checks.wanted(planned), nodes)
-        planned["seen"] = {"differences": found, "manager": asked}
-    for warning in result.warnings:
-        log.warning("swarm.plan: %s", warning)
-    return planned, infos
-
-
-def _role_change_problems(fleet, managers, workers, infos) -> list[str]:
-    """On a refused plan, also say whether the role changes pillar asks would break
-    quorum: the operator then fixes both at once."""
-    answering_managers = [m for m in managers if infos.get(m)]
-    active = active_managers(infos, prefer=answering_managers)
-    if not active:
-        return []
-    try:
-        _, nodes = fleet.nodes_from(active)
-        partial = plan_logic.BootstrapPlan(
-            first_manager=active[0],
-            managers=[m for m in answering_managers if m != active[0]],
-            workers=[w for w in workers if infos.get(w)],
-        )
-        plan_logic.with_role_changes(partial, infos, nodes)
-    except SwarmError as exc:
-        return [str(exc).removeprefix(plan_logic.REFUSED)]
-    return []
-
-
-def _node_settings(result, infos, labels, drain_managers, grain_labels=None):
-    """hostname -> {role, availability, labels, labels_owned} for every member, from
-    the role and label targets; the labels each member's grains give come first
-    (``swarm:grain_labels``), pillar's label rules override them."""
-    members = [result.first_manager, *result.managers, *result.workers]
-    managers = {result.first_manager, *result.managers}
-    from_grains = grain_labels or {}
-    wanted = {m: {"labels": dict((from_grains.get(m) or {}).get("labels") or {})} for m in members}
-    if not isinstance(labels, list):
-        raise SaltInvocationError("labels: expected a list of {tgt, tgt_type, labels}")
-    for rule in labels:
-        tgt, tgt_type = _target(rule, "labels")
-        if not isinstance(rule.get("labels"), dict):
-            raise SaltInvocationError(f"labels: the rule for {tgt!r} has no labels mapping")
-        for minion in _matched(tgt, tgt_type)[0]:
-            if minion in wanted:
-                wanted[minion]["labels"].update(rule["labels"])
-    nodes = {}
-    for minion in members:
-        node = {"labels": wanted[minion]["labels"]}
-        owned = (from_grains.get(minion) or {}).get("owned")
-        if owned:
-            node["labels_owned"] = list(owned)
-        node["role"] = "manager" if minion in managers else "worker"
-        node["availability"] = "drain" if drain_managers and minion in managers else "active"
-        nodes[infos[minion]["hostname"]] = node
-    return nodes
 
 
 def settle(nodes, managers=None, test=False, wait=60, timeout=10):

@@ -18,8 +18,9 @@
       - {{ ns.previous_kind }}: {{ ns.previous }}
 {%- endif %}
 {%- endmacro %}
-{#- The plan checks every setting, but the unlock key must not travel in a runner
-    job's arguments (the job cache keeps them): only whether it looks like one. #}
+{#- The plan checks every setting, but it needs only whether the unlock key looks
+    like one, so the key itself is not handed to it. It is made in this process
+    (swarm.bootstrap_plan), not as a runner job. #}
 {%- set settings = {} %}
 {%- for key, value in swarm.items() %}
 {%-   if key == "unlock_key" and value %}
@@ -29,7 +30,7 @@
 {%-     do settings.update({key: value}) %}
 {%-   endif %}
 {%- endfor %}
-{%- set plan = salt["saltutil.runner"]("swarm.plan", settings=settings) %}
+{%- set plan = salt["swarm.bootstrap_plan"](settings) %}
 {%- if plan.get("error") %}
 swarm plan refused:
   test.fail_without_changes:

@@ -1,0 +1,131 @@
+"""The bootstrap plan, made on the master: the runner ``swarm.plan`` and the
+execution function the orchestrate's render calls in its own process share it."""
+
+from __future__ import annotations
+
+import logging
+
+from salt.exceptions import SaltInvocationError
+
+from salt_swarm.core import conformance, pillar_check
+from salt_swarm.core import plan as plan_logic
+from salt_swarm.core.errors import SwarmError
+from salt_swarm.master import checks, targets
+from salt_swarm.master.fleet import Fleet, active_managers
+
+log = logging.getLogger(__name__)
+
+# Plan keys that each make swarm.bootstrap change something when not empty.
+NOTHING_TO_DO = ("to_join", "stale", "promote", "demote", "unsettled")
+
+
+def from_settings(fleet: Fleet, settings: dict) -> dict:
+    """The plan for the whole ``swarm:`` pillar ``settings``: every key checked
+    first, the roles and label rules taken from it."""
+    pillar_check.check(settings)
+    planned, _ = plan_with_infos(
+        fleet,
+        settings.get("managers"),
+        settings.get("workers"),
+        settings.get("labels") or [],
+        settings.get("drain_managers", True),
+    )
+    return planned
+
+
+def plan_with_infos(fleet: Fleet, managers, workers, labels, drain_managers) -> tuple[dict, dict]:
+    """The plan (what ``swarm.plan`` returns) and each member's ``swarm.info``.
+    Raises SwarmError (refused, every problem listed) or SaltInvocationError."""
+    m_tgt, m_type = targets.target(managers, "managers")
+    wanted_managers, m_missing = fleet.matched(m_tgt, m_type)
+    if workers:
+        w_tgt, w_type = targets.target(workers, "workers")
+        wanted_workers, w_missing = fleet.matched(w_tgt, w_type)
+    else:
+        wanted_workers, w_missing = [], []
+    everyone = sorted(set(wanted_managers) | set(wanted_workers))
+    infos, live, node_problems, grain_labels = fleet.preflight(everyone)
+    args = (wanted_managers, wanted_workers, live, infos, m_missing + w_missing, node_problems)
+    found = plan_logic.problems(*args)
+    if found:
+        found += role_change_problems(fleet, wanted_managers, wanted_workers, infos)
+        raise SwarmError(plan_logic.REFUSED + "; ".join(found))
+    result = plan_logic.bootstrap(*args)
+    nodes, asked = None, None
+    if result.existing_cluster:
+        active = [m for m in active_managers(infos) if m == result.first_manager]
+        try:
+            asked, nodes = fleet.nodes_from(active)
+        except SwarmError as exc:  # no leader: the orchestrate fails at the first manager
+            log.warning("swarm.plan: cannot list the nodes: %s", exc)
+        else:
+            result = plan_logic.with_stale(result, infos, {n.id for n in nodes})
+            result = plan_logic.with_role_changes(result, infos, nodes)
+    planned = result.as_dict()
+    planned["nodes"] = node_settings(
+        fleet, result, infos, labels or [], drain_managers, grain_labels
+    )
+    members = [result.first_manager, *result.managers, *result.workers]
+    planned["hostnames"] = {m: infos[m]["hostname"] for m in members}
+    planned["unsettled"] = (
+        sorted(planned["nodes"]) if nodes is None else plan_logic.unsettled(planned["nodes"], nodes)
+    )
+    planned["known_nodes"] = plan_logic.known_nodes(
+        [planned["hostnames"][m] for m in result.to_join], nodes or []
+    )
+    if nodes is not None and not any(planned[k] for k in NOTHING_TO_DO):
+        # Nothing to change: the final check can be made on the node list just read.
+        found = conformance.differences(checks.wanted(planned), nodes)
+        planned["seen"] = {"differences": found, "manager": asked}
+    for warning in result.warnings:
+        log.warning("swarm.plan: %s", warning)
+    return planned, infos
+
+
+def role_change_problems(fleet, managers, workers, infos) -> list[str]:
+    """On a refused plan, also say whether the role changes pillar asks would break
+    quorum: the operator then fixes both at once."""
+    answering_managers = [m for m in managers if infos.get(m)]
+    active = active_managers(infos, prefer=answering_managers)
+    if not active:
+        return []
+    try:
+        _, nodes = fleet.nodes_from(active)
+        partial = plan_logic.BootstrapPlan(
+            first_manager=active[0],
+            managers=[m for m in answering_managers if m != active[0]],
+            workers=[w for w in workers if infos.get(w)],
+        )
+        plan_logic.with_role_changes(partial, infos, nodes)
+    except SwarmError as exc:
+        return [str(exc).removeprefix(plan_logic.REFUSED)]
+    return []
+
+
+def node_settings(fleet, result, infos, labels, drain_managers, grain_labels=None):
+    """hostname -> {role, availability, labels, labels_owned} for every member, from
+    the role and label targets; the labels each member's grains give come first
+    (``swarm:grain_labels``), pillar's label rules override them."""
+    members = [result.first_manager, *result.managers, *result.workers]
+    managers = {result.first_manager, *result.managers}
+    from_grains = grain_labels or {}
+    wanted = {m: {"labels": dict((from_grains.get(m) or {}).get("labels") or {})} for m in members}
+    if not isinstance(labels, list):
+        raise SaltInvocationError("labels: expected a list of {tgt, tgt_type, labels}")
+    for rule in labels:
+        tgt, tgt_type = targets.target(rule, "labels")
+        if not isinstance(rule.get("labels"), dict):
+            raise SaltInvocationError(f"labels: the rule for {tgt!r} has no labels mapping")
+        for minion in fleet.matched(tgt, tgt_type)[0]:
+            if minion in wanted:
+                wanted[minion]["labels"].update(rule["labels"])
+    nodes = {}
+    for minion in members:
+        node = {"labels": wanted[minion]["labels"]}
+        owned = (from_grains.get(minion) or {}).get("owned")
+        if owned:
+            node["labels_owned"] = list(owned)
+        node["role"] = "manager" if minion in managers else "worker"
+        node["availability"] = "drain" if drain_managers and minion in managers else "active"
+        nodes[infos[minion]["hostname"]] = node
+    return nodes
