@@ -48,35 +48,12 @@ from salt_swarm.lab import swarms
 from salt_swarm.lab.lab import Lab, repo_root
 
 try:  # run as a script: bench/ is on sys.path
+    import resources
     import state_tree
     from highstate import highstate
-    from resources import (
-        QUIET_TIMEOUT,
-        QUIET_WINDOW,
-        CpuBound,
-        Usage,
-        cores,
-        cpu_probe,
-        cpu_times,
-        dockerd_cpu,
-        quiet,
-        steal_share,
-    )
 except ImportError:  # imported as bench.bootstrap
-    from bench import state_tree
+    from bench import resources, state_tree
     from bench.highstate import highstate
-    from bench.resources import (
-        QUIET_TIMEOUT,
-        QUIET_WINDOW,
-        CpuBound,
-        Usage,
-        cores,
-        cpu_probe,
-        cpu_times,
-        dockerd_cpu,
-        quiet,
-        steal_share,
-    )
 
 PILLAR = """\
 swarm:
@@ -125,18 +102,18 @@ def floor(lab: Lab, managers: list[str], workers: list[str]) -> Floor:
     sets off after Ready (ingress network, iptables, which the Ready clock does not
     wait for) is done: the lab under half a core again, less the quiet second that
     showed it."""
-    quiet()
+    resources.quiet()
     began = time.monotonic()
-    before = dockerd_cpu()
+    before = resources.dockerd_cpu()
     swarms.build(lab, managers, workers)
     swarms.wait_ready(lab, managers[0], managers + workers, timeout=120)
     took = time.monotonic() - began
-    at_ready = dockerd_cpu()
-    waited = quiet(window=QUIET_WINDOW, timeout=QUIET_TIMEOUT)
-    if waited >= QUIET_TIMEOUT:
-        print(f"floor: the dockerds were not quiet {QUIET_TIMEOUT:.0f} s after Ready")
-    settled = took + max(0.0, waited - QUIET_WINDOW)
-    return Floor(took, settled, at_ready - before, dockerd_cpu() - at_ready)
+    at_ready = resources.dockerd_cpu()
+    waited = resources.quiet(window=resources.QUIET_WINDOW, timeout=resources.QUIET_TIMEOUT)
+    if waited >= resources.QUIET_TIMEOUT:
+        print(f"floor: the dockerds were not quiet {resources.QUIET_TIMEOUT:.0f} s after Ready")
+    settled = took + max(0.0, waited - resources.QUIET_WINDOW)
+    return Floor(took, settled, at_ready - before, resources.dockerd_cpu() - at_ready)
 
 
 class Timed(NamedTuple):
@@ -153,9 +130,9 @@ class Timed(NamedTuple):
 
 def orchestrate(lab: Lab, sls: str = "swarm.bootstrap") -> Timed:
     """``salt-run state.orchestrate sls`` from a quiet lab; fails on any failed state."""
-    quiet()
+    resources.quiet()
     began_at = datetime.now()
-    with CpuBound() as spent:
+    with resources.CpuBound() as spent:
         began = time.monotonic()
         res = lab.salt_run("state.orchestrate", sls, "--out=json")
         took = time.monotonic() - began
@@ -196,8 +173,8 @@ def step_seconds(steps: dict, began_at: datetime, took: float) -> dict:
 
 
 def timed_highstate(lab: Lab, members: list[str]) -> Timed:
-    quiet()
-    with CpuBound() as spent:
+    resources.quiet()
+    with resources.CpuBound() as spent:
         took, changes = highstate(lab, members)
     return Timed(took, changes, spent.cpu, spent.least, {})
 
@@ -237,8 +214,8 @@ def one_run(lab: Lab, tree: Path, managers: list[str], workers: list[str], usage
     """Floor, Salt floor, orchestrate from bare nodes, re-run and both highstates."""
     members = managers + workers
     swarms.leave_all(lab, lab.hosts)
-    probe = cpu_probe()
-    times = cpu_times()
+    probe = resources.cpu_probe()
+    times = resources.cpu_times()
     fl = floor(lab, managers, workers)
     print(
         f"floor: Ready in {fl.ready:.2f} s, quiet in {fl.quiet:.2f} s; dockerds' CPU "
@@ -247,7 +224,7 @@ def one_run(lab: Lab, tree: Path, managers: list[str], workers: list[str], usage
     swarms.leave_all(lab, lab.hosts)
     salt_fl = orchestrate(lab, "salt_floor")
     if usage:
-        with Usage() as used:
+        with resources.Usage() as used:
             boot = orchestrate(lab)
         print(f"usage (until quiet): {used.report()}", flush=True)
     else:
@@ -263,7 +240,9 @@ def one_run(lab: Lab, tree: Path, managers: list[str], workers: list[str], usage
         "CPU s (least wall on these cores): "
         + ", ".join(f"{k} {t.cpu:.1f} ({t.least:.2f})" for k, t in parts.items())
     )
-    print(f"steal: {steal_share(times, cpu_times()):.1f} % of the CPU time during the run")
+    print(
+        f"steal: {resources.steal_share(times, resources.cpu_times()):.1f} % of the CPU time during the run"
+    )
     return Run(
         fl.ready,
         fl.quiet,
@@ -367,7 +346,7 @@ def main() -> None:
             f"| {r.orchestrate / r.quiet_floor:.2f} | {r.rerun:.2f} | {r.highstate:.2f} "
             f"| {r.noop_highstate:.2f} | {r.probe:.0f} |"
         )
-    n = cores()
+    n = resources.cores()
     print(
         f"\nCPU seconds each part set off (until the lab was quiet again), the least wall "
         f"time that allows on {n} cores (CPU / {n}), and wall / least:\n"

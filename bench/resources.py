@@ -58,18 +58,26 @@ class CpuBound:
         return self
 
     def __exit__(self, *exc):
-        began = time.monotonic()
-        while True:  # as quiet(), but the quiet second itself is not counted
-            mark = spent_cpu()
-            time.sleep(QUIET_WINDOW)
-            if spent_cpu() - mark < QUIET_LIMIT * QUIET_WINDOW:
-                break
-            if time.monotonic() - began > QUIET_TIMEOUT:
-                print(f"the lab was not quiet {QUIET_TIMEOUT:.0f} s after a timed part")
-                break
-        self.cpu = mark - self.before
+        mark, calm = _until_quiet(spent_cpu, QUIET_LIMIT, QUIET_WINDOW, QUIET_TIMEOUT)
+        if not calm:
+            print(f"the lab was not quiet {QUIET_TIMEOUT:.0f} s after a timed part")
+        self.cpu = mark - self.before  # the quiet second itself is not counted
         self.least = self.cpu / cores()
         return False
+
+
+def _until_quiet(read, limit: float, window: float, timeout: float) -> tuple[float, bool]:
+    """Sample ``read()`` (CPU seconds) every ``window`` s until it grows by less than
+    ``limit`` cores, at most ``timeout`` s. Returns the reading at the start of the
+    last window, and whether the lab went quiet."""
+    began = time.monotonic()
+    while True:
+        mark = read()
+        time.sleep(window)
+        if read() - mark < limit * window:
+            return mark, True
+        if time.monotonic() - began >= timeout:
+            return mark, False
 
 
 def quiet(limit: float = QUIET_LIMIT, window: float = QUIET_WINDOW, timeout: float = 30) -> float:
@@ -77,11 +85,7 @@ def quiet(limit: float = QUIET_LIMIT, window: float = QUIET_WINDOW, timeout: flo
     (a leave or join sets dockerds working for seconds after it returns), at most
     ``timeout`` s. Returns the seconds waited."""
     began = time.monotonic()
-    while time.monotonic() - began < timeout:
-        before = lab_cpu()
-        time.sleep(window)
-        if (lab_cpu() - before) / window < limit:
-            break
+    _until_quiet(lab_cpu, limit, window, timeout)
     return time.monotonic() - began
 
 

@@ -59,19 +59,22 @@ def bare_hosts(lab) -> list[str]:
     swarms.leave_all(lab, lab.hosts)
 
 
+def module_uses_lab(request) -> bool:
+    """Whether any test of the requesting module-scoped fixture's module uses the lab."""
+    return any(
+        "lab" in item.fixturenames
+        for item in request.session.items
+        if item.module is request.module
+    )
+
+
 @pytest.fixture(scope="module", autouse=True)
 def lab_daemons_back_after_the_module(request):
     """A module that leaves a host's dockerd or minion stopped, paused or not
     answering errors at its own teardown (with what it left), and the daemons are
     brought back, so the next module on this lab does not fail in its place."""
     yield
-    if lab_unavailable_reason():
-        return
-    if "lab" not in request.fixturenames and not any(
-        "lab" in item.fixturenames
-        for item in request.session.items
-        if item.module is request.module
-    ):
+    if lab_unavailable_reason() or not module_uses_lab(request):
         return
     revived = request.getfixturevalue("lab").revive()
     if revived:

@@ -23,19 +23,18 @@ def from_settings(fleet: Fleet, settings: dict) -> dict:
     """The plan for the whole ``swarm:`` pillar ``settings``: every key checked
     first, the roles and label rules taken from it."""
     pillar_check.check(settings)
-    planned, _ = plan_with_infos(
+    return plan(
         fleet,
         settings.get("managers"),
         settings.get("workers"),
         settings.get("labels") or [],
         settings.get("drain_managers", True),
     )
-    return planned
 
 
-def plan_with_infos(fleet: Fleet, managers, workers, labels, drain_managers) -> tuple[dict, dict]:
-    """The plan (what ``swarm.plan`` returns) and each member's ``swarm.info``.
-    Raises SwarmError (refused, every problem listed) or SaltInvocationError."""
+def plan(fleet: Fleet, managers, workers, labels, drain_managers) -> dict:
+    """The plan, as ``swarm.plan`` returns it. Raises SwarmError (refused, every
+    problem listed) or SaltInvocationError."""
     m_tgt, m_type = targets.target(managers, "managers")
     wanted_managers, m_missing = fleet.matched(m_tgt, m_type)
     if workers:
@@ -79,7 +78,7 @@ def plan_with_infos(fleet: Fleet, managers, workers, labels, drain_managers) -> 
         planned["seen"] = {"differences": found, "manager": asked}
     for warning in result.warnings:
         log.warning("swarm.plan: %s", warning)
-    return planned, infos
+    return planned
 
 
 def role_change_problems(fleet, managers, workers, infos) -> list[str]:

@@ -144,9 +144,7 @@ def _check_expected(expect, timeout):
 
 
 def _check(managers, workers, labels, drain_managers, timeout):
-    planned, _ = planning.plan_with_infos(
-        _fleet(timeout), managers, workers, labels, drain_managers
-    )
+    planned = planning.plan(_fleet(timeout), managers, workers, labels, drain_managers)
     if not planned["existing_cluster"]:
         raise SwarmError("no manager pillar names is active in a swarm: run swarm.bootstrap")
     return dict(_check_expected(planned, timeout), warnings=planned["warnings"])
@@ -184,8 +182,7 @@ def plan(managers=None, workers=None, labels=None, drain_managers=True, settings
     try:
         if settings is not None:
             return planning.from_settings(_fleet(timeout), settings)
-        fleet = _fleet(timeout)
-        return planning.plan_with_infos(fleet, managers, workers, labels, drain_managers)[0]
+        return planning.plan(_fleet(timeout), managers, workers, labels, drain_managers)
     except (SwarmError, SaltInvocationError) as exc:
         # A clean message and a non-zero retcode, not a traceback (salt-run exits
         # with a returned ``retcode``); orchestrate SLS files check for ``error``.

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from salt_swarm.lab import swarms
+from salt_swarm.lab.fixtures import module_uses_lab
 from salt_swarm.lab.lab import repo_root
 
 PILLARS = Path(__file__).parent / "pillars"
@@ -49,12 +50,7 @@ def session_hosts_and_example_pillar_after_the_module(request):
     runs every job sent to all minions (pillar refreshes, mine flushes), and the next
     modules' jobs would share the CPU with it. The example pillar comes back too."""
     yield
-    used_lab = any(
-        "lab" in item.fixturenames
-        for item in request.session.items
-        if item.module is request.module
-    )
-    if used_lab:
+    if module_uses_lab(request):
         lab, wanted = request.getfixturevalue("lab"), request.getfixturevalue("lab_hosts")
         lab.remove([h for h in lab.hosts if h not in wanted])
         switch_pillar(lab, EXAMPLE_PILLAR)

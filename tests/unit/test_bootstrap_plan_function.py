@@ -20,7 +20,7 @@ def test_a_bad_pillar_key_comes_back_as_an_error_before_any_publish(monkeypatch)
     def no_publish(*args, **kwargs):
         raise AssertionError("planned despite a bad pillar key")
 
-    monkeypatch.setattr(planning, "plan_with_infos", no_publish)
+    monkeypatch.setattr(planning, "plan", no_publish)
     monkeypatch.setattr("salt_swarm.master.fleet.Fleet", lambda *a, **k: None)
     found = module.bootstrap_plan({"managers": "m*", "drain_managers": "sometimes"})
     assert found["retcode"] == 1
