@@ -67,8 +67,11 @@ swarm:
     - {{tgt: '{workers}', tgt_type: list, labels: {{tier: app}}}}
 mine_functions:
   swarm.manager_addr: []
-  swarm.join_tokens:
+  swarm.worker_token:
     - allow_tgt: '{everyone}'
+    - allow_tgt_type: list
+  swarm.manager_token:
+    - allow_tgt: '{managers}'
     - allow_tgt_type: list
 """
 

@@ -45,11 +45,17 @@ swarm:
   # down after this many seconds (salt-run swarm.retire; see docs/operations.md).
   lost_grace: 300
 
-# The mine carries the managers' addresses and the join tokens. The tokens let
-# anyone join the swarm: only members may read them (allow_tgt, checked on the
-# master). Keep this compound target in step with the role targets above.
+# The mine carries the managers' addresses and the join tokens, each token in an
+# entry of its own with its own readers (allow_tgt, checked on the master): the
+# worker token lets anyone join as a worker, so members only; the manager token
+# lets anyone join as a manager, which controls the swarm, so managers only. Keep
+# these targets in step with the role targets above (the plan checks them). Never
+# target them by grain: a minion sets its own grains.
 mine_functions:
   swarm.manager_addr: []
-  swarm.join_tokens:
+  swarm.worker_token:
     - allow_tgt: 'manager* or worker*'
     - allow_tgt_type: compound
+  swarm.manager_token:
+    - allow_tgt: 'manager*'
+    - allow_tgt_type: glob

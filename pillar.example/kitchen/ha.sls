@@ -25,6 +25,9 @@ swarm:
 
 mine_functions:
   swarm.manager_addr: []
-  swarm.join_tokens:
+  swarm.worker_token:
     - allow_tgt: manager1,manager2,manager3,worker1,worker2
+    - allow_tgt_type: list
+  swarm.manager_token:
+    - allow_tgt: manager1,manager2,manager3
     - allow_tgt_type: list

@@ -102,6 +102,29 @@ def labels_and_skipped(grains: dict, rules) -> tuple[dict[str, str], list[str]]:
     return labels, skipped
 
 
+def needed_grains(grains: dict, rules) -> dict:
+    """The part of ``grains`` the rules read (their grain, only the keys they match):
+    what a minion sends so the master computes its labels with the master's rules."""
+    out: dict = {}
+    for rule in check_rules(rules):
+        source = _walk(grains or {}, rule["grain"])
+        if not isinstance(source, dict):
+            continue
+        picked = {
+            k: v
+            for k, v in source.items()
+            if isinstance(k, str) and fnmatch.fnmatchcase(k, rule["keys"])
+        }
+        node = out
+        for part in [p for p in rule["grain"].split(":") if p]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node.update(picked)
+    return out
+
+
 def stale_keys(current: dict, wanted: dict, owned) -> list[str]:
     """Keys of ``current`` the rules own (``owned`` globs) that ``wanted`` lacks."""
     return sorted(

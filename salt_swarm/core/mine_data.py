@@ -1,7 +1,11 @@
-"""What the managers' mine entries give a joining node: manager addresses and tokens.
+"""What the managers' mine entries give a joining node: manager addresses and the
+join token of its role.
 
-Only real addresses and real tokens are used: a mine entry holding an error text,
-``None`` (a node that is no active manager) or tokens of the wrong shape is skipped.
+Each token has a mine function of its own (``swarm.worker_token``,
+``swarm.manager_token``), so each can have its own ``allow_tgt``: the manager token
+is readable by managers only. An entry is ``{cluster_id, <role>: token}``. Only real
+addresses and real tokens are used: an entry holding an error text, ``None`` (a node
+that is no active manager) or a token of the wrong shape is skipped.
 """
 
 from __future__ import annotations
@@ -10,20 +14,27 @@ import ipaddress
 
 from salt_swarm.core.addresses import split_port
 from salt_swarm.core.errors import SwarmError
-from salt_swarm.core.secrets import check_token
+from salt_swarm.core.secrets import check_role, check_token
+
+MINE_ADDR = "swarm.manager_addr"
+MINE_TOKEN = {"worker": "swarm.worker_token", "manager": "swarm.manager_token"}
 
 
-def _good_tokens(tokens: dict) -> dict[str, dict]:
+def token_entry(tokens: dict, role: str) -> dict:
+    """The mine entry of ``role``'s token from a manager's ``{cluster_id, manager, worker}``."""
+    return {"cluster_id": tokens["cluster_id"], role: tokens[role]}
+
+
+def _good_tokens(tokens: dict, role: str) -> dict[str, dict]:
     good = {}
     for minion, data in sorted(tokens.items()):
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or not isinstance(data.get("cluster_id"), str):
             continue
         try:
-            check_token(data.get("manager"))
-            check_token(data.get("worker"))
+            check_token(data.get(role))
         except SwarmError:
             continue
-        good[minion] = data
+        good[minion] = {"cluster_id": data["cluster_id"], role: data[role]}
     return good
 
 
@@ -39,17 +50,20 @@ def _host(addr) -> str | None:
     return host
 
 
-def usable(addrs: dict, tokens: dict, exclude: str | None = None, prefer=()) -> dict | None:
-    """``{managers: [addr:port, ...], tokens: {cluster_id, manager, worker}, source}``
-    (``source``: whose tokens) or None.
+def usable(
+    addrs: dict, tokens: dict, role: str, exclude: str | None = None, prefer=()
+) -> dict | None:
+    """``{managers: [addr:port, ...], tokens: {cluster_id, <role>: token}, source}``
+    (``source``: whose token) or None.
 
-    ``addrs`` and ``tokens`` map minion id to its ``swarm.manager_addr`` and
-    ``swarm.join_tokens`` entries. Without ``prefer``, tokens of two swarms are an
+    ``addrs`` and ``tokens`` map minion id to its ``swarm.manager_addr`` entry and its
+    entry of ``role``'s token. Without ``prefer``, tokens of two swarms are an
     error (a stale entry to clear). With ``prefer`` (minion ids, best first), the
-    first of them with real tokens names the swarm, and entries of any other swarm
+    first of them with a real token names the swarm, and entries of any other swarm
     are left out as stale. ``exclude`` is this node's own address.
     """
-    good = _good_tokens(tokens)
+    check_role(role)
+    good = _good_tokens(tokens, role)
     chosen = next((m for m in prefer if m in good), None)
     if chosen is not None:
         cluster = good[chosen]["cluster_id"]

@@ -18,13 +18,19 @@ from salt_swarm.core.grain_labels import check_rules as check_grain_rules
 from salt_swarm.core.kv_stores import parse_sdb_uri
 from salt_swarm.core.labels import validate as validate_labels
 from salt_swarm.core.membership import InitOptions
+from salt_swarm.core.role_targets import TARGET_TYPES, refuse_grain_target
 from salt_swarm.core.secrets import check_unlock_key
 
-TARGET_TYPES = ("glob", "pcre", "list", "grain", "grain_pcre", "pillar", "compound", "nodegroup")
 _IFNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.:@-]{0,14}$")
 _DOCKER_URL_RE = re.compile(r"^(unix|tcp|ssh|http|https|npipe)://\S+$")
 _INIT_KEYS = ("default_addr_pool", "subnet_size", "data_path_port", "autolock")
-_MINE_KEYS = ("target", "target_type", "addr_function", "tokens_function")
+_MINE_KEYS = (
+    "target",
+    "target_type",
+    "addr_function",
+    "worker_token_function",
+    "manager_token_function",
+)
 _ENGINE_KEYS = ("install", "package", "service")
 
 
@@ -225,6 +231,7 @@ KNOWN_KEYS = (
     "token_store",
     "store_timeout",
     "election_ttl",
+    "trust_grains",
 )
 
 
@@ -243,6 +250,7 @@ def problems(conf) -> list[str]:
     _check_init(conf.get("init"), found)
     _flag(conf, "drain_managers", "swarm:drain_managers", found)
     _flag(conf, "tls_verify", "swarm:tls_verify", found)
+    _flag(conf, "trust_grains", "swarm:trust_grains", found)
     _check_labels(conf.get("labels"), found)
     for key in (
         "mine_timeout",
@@ -285,9 +293,35 @@ def _check_token_store(conf: dict) -> None:
         parse_sdb_uri(conf["token_store"], "swarm:token_store")
 
 
-def check(conf) -> dict:
-    """Raise SwarmError listing every problem; return ``conf`` when it is usable."""
+def grain_problems(conf: dict, nodegroups: dict | None = None) -> list[str]:
+    """With a salt-master: targets that match on grains (a minion's own word), unless
+    ``swarm:trust_grains`` is true. ``nodegroups``: the master's, to look inside."""
+    if not isinstance(conf, dict) or conf.get("trust_grains") is True:
+        return []
+    found = []
+    wanted = [("managers", conf.get("managers")), ("workers", conf.get("workers"))]
+    for i, rule in enumerate(conf.get("labels") or []):
+        if isinstance(rule, dict) and rule.get("tgt"):
+            wanted.append((f"labels[{i}]", rule))
+    mine = conf.get("mine") if isinstance(conf.get("mine"), dict) else {}
+    if mine.get("target"):
+        wanted.append(("mine:target", {"tgt": mine["target"], "tgt_type": mine.get("target_type")}))
+    for key, spec in wanted:
+        if isinstance(spec, dict) and not spec.get("tgt_type"):
+            spec = {**spec, "tgt_type": "glob"}
+        try:
+            refuse_grain_target(spec, f"swarm:{key}", False, nodegroups)
+        except SwarmError as exc:
+            found.append(str(exc))
+    return found
+
+
+def check(conf, nodegroups: dict | None = None) -> dict:
+    """Raise SwarmError listing every problem (grain targets included: this runs where a
+    master decides); return ``conf`` when it is usable."""
     found = problems(conf)
+    if not found:
+        found = grain_problems(conf, nodegroups)
     if found:
         raise SwarmError("pillar swarm: is not usable: " + "; ".join(found))
     return conf

@@ -51,9 +51,21 @@ def candidates(
     return found, kept
 
 
-def stale_twins(nodes: list[NodeView]) -> list[Candidate]:
-    """Down nodes with a Ready node of the same hostname: what a rebuilt host leaves."""
-    return candidates(nodes, {}, {n.hostname for n in nodes})[0]
+def stale_twins(nodes: list[NodeView], managers: bool = False) -> list[Candidate]:
+    """Down nodes with a Ready node of the same hostname: what a rebuilt host leaves.
+    A manager's node only with ``managers``: a hostname is what a node says about
+    itself, so no manager is removed for sharing one unless an operator asks."""
+    found = candidates(nodes, {}, {n.hostname for n in nodes})[0]
+    return [c for c in found if managers or not c.node.is_manager]
+
+
+def kept_manager_twins(nodes: list[NodeView]) -> list[dict]:
+    """Down manager nodes with a Ready twin, which ``stale_twins`` leaves alone."""
+    return [
+        c.as_dict()
+        for c in candidates(nodes, {}, {n.hostname for n in nodes})[0]
+        if c.node.is_manager
+    ]
 
 
 def live_twins(nodes: list[NodeView]) -> dict[str, list[str]]:
@@ -65,8 +77,11 @@ def live_twins(nodes: list[NodeView]) -> dict[str, list[str]]:
     return {host: ids for host, ids in ready.items() if len(ids) > 1}
 
 
-def remove_stale_twins(client, test: bool = False, wait: float = 60) -> list[dict]:
-    """Remove Down twins of Ready nodes (a manager demoted first, quorum-checked).
+def remove_stale_twins(
+    client, test: bool = False, wait: float = 60, managers: bool = False
+) -> list[dict]:
+    """Remove Down twins of Ready nodes; a manager's only with ``managers`` (demoted
+    first, quorum-checked), else it is listed as kept.
 
     Right after a rebuilt host joins again its old node still shows Ready until Docker
     misses its heartbeats: wait up to ``wait`` seconds for that, then fail naming the
@@ -87,7 +102,7 @@ def remove_stale_twins(client, test: bool = False, wait: float = 60) -> list[dic
             )
         time.sleep(0.5)
     done = []
-    for cand in stale_twins(nodes):
+    for cand in stale_twins(nodes, managers):
         res = node_ops.remove(client, cand.node.id, test=test)
         done.append({**cand.as_dict(), "steps": res["steps"]})
     for host, ids in sorted(doubled.items()) if test else ():

@@ -83,6 +83,9 @@ def apply(
     result = {"removed": removed, "nodes": changed}
     if missing:
         result["missing"] = missing
+    kept = prune.kept_manager_twins(listed)
+    if kept:
+        result["kept_twins"] = kept  # a manager is never removed as a twin here
     return result
 
 

@@ -8,10 +8,10 @@ the plan's preflight on every member) that is CPU saved on each. The loader stil
 loads its own copy of the module; only the imports are shared. Nothing here talks
 to Docker.
 
-The minion's private key is loaded here too, into Salt's own key cache
-(``salt.crypt.get_rsa_key``): a join opens the token the master sealed to that key,
-and loading it (the key check) costs about 30 ms of CPU, which a forked job then
-does not pay.
+The minion's private key is loaded here too (``salt_internals.minion_private_key``,
+cached per process): a join opens the token the master sealed to that key, and
+loading it (the key check) costs about 30 ms of CPU, which a forked job then does
+not pay.
 """
 
 import logging
@@ -27,11 +27,10 @@ log = logging.getLogger(__name__)
 
 def _load_minion_key():
     try:
-        import salt.crypt
+        from salt_swarm.salt_internals import minion_private_key
 
-        path = os.path.join(__opts__["pki_dir"], "minion.pem")
-        if os.path.isfile(path):
-            salt.crypt.get_rsa_key(path, None)
+        if os.path.isfile(os.path.join(__opts__["pki_dir"], "minion.pem")):
+            minion_private_key(__opts__)
     except Exception as exc:  # a grain must never fail the minion's start
         log.debug("salt_swarm grain: minion key not preloaded: %s", exc)
 

@@ -27,14 +27,33 @@ def wanted(expect) -> conformance.Wanted:
     )
 
 
-def check_expected(fleet, expect) -> dict:
-    """``{result, differences, warnings, manager}``: the swarm against ``expect``."""
+def check_expected(fleet, expect, joined=None) -> dict:
+    """``{result, differences, warnings, manager}``: the swarm against ``expect``.
+    ``joined`` (minion -> the node id its join returned, this run): recorded as that
+    minion's node where the report holds up against the node list read here."""
     want = wanted(expect)
     manager, nodes = fleet.nodes_from(want.managers)
+    if joined:
+        fleet.remember(joined_reports(joined, want), nodes)
     found = conformance.differences(want, nodes)
     for line in found:
         log.warning("swarm.check: %s", line)
     return {"result": not found, "differences": found, "warnings": [], "manager": manager}
+
+
+def joined_reports(joined: dict, want: conformance.Wanted) -> dict:
+    """What the joins of this run reported, in ``swarm.info``'s shape."""
+    managers = set(want.managers)
+    return {
+        m: {
+            "state": "active",
+            "node_id": node_id,
+            "hostname": want.hostnames.get(m),
+            "manager": m in managers,
+        }
+        for m, node_id in joined.items()
+        if node_id and m in want.hostnames
+    }
 
 
 def settle(fleet, nodes, managers=None, test=False, wait=60, timeout=10, list_after=False) -> dict:

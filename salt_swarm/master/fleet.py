@@ -6,17 +6,34 @@ swarm node, so a node can still be matched to its minion after the minion is gon
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
+
 import salt.cache
 import salt.client
-import salt.key
 import salt.pillar
-import salt.utils.minions
 
+from salt_swarm import salt_internals
+from salt_swarm.core import claims
 from salt_swarm.core.cluster import NodeView, node_view
 from salt_swarm.core.errors import SwarmError
+from salt_swarm.core.secrets import redact
+
+log = logging.getLogger(__name__)
 
 BANK = "salt_swarm"
 RECORD = "node_minions"
+
+
+@dataclass
+class Preflight:
+    """What ``swarm.preflight`` gave, per minion."""
+
+    infos: dict = field(default_factory=dict)  # swarm.info, None where it failed
+    live: set = field(default_factory=set)  # the minions that answered
+    problems: dict = field(default_factory=dict)  # what each one's own checks found
+    grains: dict = field(default_factory=dict)  # the grains the label rules read
+    mine: dict = field(default_factory=dict)  # its mine_functions entries of ours
 
 
 class Fleet:
@@ -25,6 +42,8 @@ class Fleet:
         self.timeout = timeout
         self._client = None
         self.listed: dict[str, list] = {}  # manager -> swarm.nodes rows from preflight
+        # minion -> why its last report about its own node is not trusted (core.claims)
+        self.doubts: dict[str, str] = {}
 
     @property
     def client(self):
@@ -33,12 +52,10 @@ class Fleet:
         return self._client
 
     def matched(self, tgt: str, tgt_type: str) -> tuple[list[str], list[str]]:
-        found = salt.utils.minions.CkMinions(self.opts).check_minions(tgt, tgt_type)
-        return sorted(found.get("minions", [])), sorted(found.get("missing", []))
+        return salt_internals.matched(self.opts, tgt, tgt_type)
 
     def accepted(self) -> set[str]:
-        keys = salt.key.get_key(self.opts).list_status("accepted")
-        return set(keys.get("minions", []))
+        return salt_internals.accepted_minions(self.opts)
 
     def swarm_pillar(self) -> dict:
         """The ``swarm:`` pillar compiled for the master's own id, as orchestrate renders it."""
@@ -66,37 +83,45 @@ class Fleet:
         infos = {}
         for minion, data in ret.items():
             ok = isinstance(data, dict) and data.get("retcode", 0) == 0
-            infos[minion] = data.get("ret") if ok and isinstance(data.get("ret"), dict) else None
-        self.remember(infos)
+            infos[minion] = claims.well_formed(data.get("ret")) if ok else None
         return infos, set(ret)
 
-    def preflight(self, minions) -> tuple[dict, set, dict, dict]:
-        """``swarm.preflight`` on each minion, in one publish: (minion -> swarm.info or
-        None, the minions that answered, minion -> problems its own checks found,
-        minion -> its grain labels ``{labels, owned}``)."""
+    def preflight(self, minions, grain_rules=None) -> Preflight:
+        """``swarm.preflight`` on each minion, in one publish (``grain_rules``: pillar's
+        ``swarm:grain_labels``, whose grains each minion sends back)."""
+        found = Preflight()
         if not minions:
-            return {}, set(), {}, {}
+            return found
+        kwarg = {"grain_rules": grain_rules} if grain_rules else None
         ret = self.client.cmd(
             list(minions),
             "swarm.preflight",
             tgt_type="list",
             timeout=self.timeout,
             full_return=True,
+            kwarg=kwarg,
         )
-        infos, problems, grain_labels = {}, {}, {}
+        found.live = set(ret)
         for minion, data in ret.items():
             body = data.get("ret") if isinstance(data, dict) else None
-            if isinstance(body, dict) and data.get("retcode", 0) == 0:
-                infos[minion] = body.get("info")
-                problems[minion] = list(body.get("problems") or [])
-                grain_labels[minion] = body.get("grain_labels") or {}
-                if isinstance(body.get("nodes"), list):
-                    self.listed[minion] = body["nodes"]
-            else:
-                infos[minion] = None
-                problems[minion] = [f"swarm.preflight failed: {body!r}"]
-        self.remember(infos)
-        return infos, set(ret), problems, grain_labels
+            if not (isinstance(body, dict) and data.get("retcode", 0) == 0):
+                found.infos[minion] = None
+                found.problems[minion] = [f"swarm.preflight failed: {redact(repr(body))}"]
+                continue
+            info = claims.well_formed(body.get("info"))
+            found.infos[minion] = info
+            found.problems[minion] = [str(p) for p in body.get("problems") or []]
+            if body.get("info") is not None and info is None:
+                found.problems[minion].append(
+                    "swarm.preflight: its info is not in swarm.info's shape"
+                )
+            found.grains[minion] = (
+                body.get("grains") if isinstance(body.get("grains"), dict) else {}
+            )
+            found.mine[minion] = body.get("mine") if isinstance(body.get("mine"), dict) else {}
+            if isinstance(body.get("nodes"), list):
+                self.listed[minion] = body["nodes"]
+        return found
 
     def on_manager(self, candidates: list[str], fun: str, timeout=None, **kwargs):
         """Run ``fun`` (a function that must run on a manager) on the first of
@@ -133,14 +158,16 @@ class Fleet:
         """The node list from the first of ``candidates`` (active managers) that answers."""
         failures = []
         for manager in candidates:
-            if manager in self.listed:  # listed in this run's preflight
-                return manager, [node_view(api_shape(n)) for n in self.listed[manager]]
             try:
-                rows = self.call(manager, "swarm.nodes")
+                if manager in self.listed:  # listed in this run's preflight
+                    rows = self.listed[manager]
+                else:
+                    rows = self.call(manager, "swarm.nodes")
+                return manager, [node_view(api_shape(n)) for n in rows]
             except SwarmError as exc:
                 failures.append(str(exc))
-                continue
-            return manager, [node_view(api_shape(n)) for n in rows]
+            except (KeyError, TypeError, AttributeError):
+                failures.append(f"{manager}: swarm.nodes gave rows of another shape")
         raise SwarmError(
             "no active manager could list the nodes"
             + (": " + "; ".join(failures) if failures else " (none found among the minions)")
@@ -151,22 +178,46 @@ class Fleet:
         return salt.cache.factory(self.opts)
 
     def record(self) -> dict[str, str]:
-        """node id -> minion id, as last seen."""
-        return dict(self._cache().fetch(BANK, RECORD) or {})
+        """node id -> minion id, as last seen in a report that held up."""
+        found = self._cache().fetch(BANK, RECORD)
+        return dict(found) if isinstance(found, dict) else {}
 
-    def remember(self, infos: dict) -> None:
-        seen = {i["node_id"]: m for m, i in infos.items() if i and i.get("node_id")}
-        if not seen:
-            return
+    def check_reports(self, infos: dict, nodes: list[NodeView] | None = None) -> dict[str, str]:
+        """minion -> why its report about its own node is not trusted (core.claims),
+        against the record, the accepted keys and, when given, a manager's node list."""
+        return claims.doubtful(infos, self.record(), self.accepted(), nodes)
+
+    def remember(self, infos: dict, nodes: list[NodeView]) -> dict[str, str]:
+        """Record node -> minion for the reports that hold up against ``nodes`` (a
+        pillar manager's node list): only nodes listed there are recorded. Returns the
+        doubts (also kept in ``self.doubts``), each logged as a warning."""
+        doubts = self.check_reports(infos, nodes)
+        listed = {n.id for n in nodes if n.hostname}  # described: its hostname checked
+        for minion, why in doubts.items():
+            if self.doubts.get(minion) != why:
+                log.warning("salt-swarm: not trusting %r about its node: %s", minion, why)
+        self.doubts.update(doubts)
+        for minion in infos:
+            if minion not in doubts:
+                self.doubts.pop(minion, None)
+        seen = {
+            i["node_id"]: m
+            for m, i in claims.trusted(infos, doubts).items()
+            if i.get("node_id") in listed and i.get("state") in ("active", "locked")
+        }
         known = self.record()
         if any(known.get(node) != minion for node, minion in seen.items()):
             self._cache().store(BANK, RECORD, {**known, **seen})
+        return doubts
 
 
-def active_managers(infos: dict, prefer=()) -> list[str]:
-    """Minions that are active managers, those in ``prefer`` first."""
-    active = [m for m, i in infos.items() if i and i["state"] == "active" and i["manager"]]
-    return sorted(active, key=lambda m: (m not in prefer, m))
+def active_managers(infos: dict, among) -> list[str]:
+    """Minions of ``among`` (pillar's managers) that say they are active managers.
+    Only those: a worker that says it manages would hand over a node list of its own."""
+    among = set(among)
+    return sorted(
+        m for m, i in infos.items() if m in among and i and i["state"] == "active" and i["manager"]
+    )
 
 
 def api_shape(row: dict) -> dict:

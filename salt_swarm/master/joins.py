@@ -4,62 +4,57 @@ members joining with the join data the master already holds.
 A minion that joins through the mine asks the master for the managers' entries
 itself (``mine.get``: one request per minion, which the master answers by checking
 every entry's ``allow_tgt``). Here the master reads its own mine cache once, seals
-the role's token to each joining minion's accepted key (salt_swarm.core.sealed) and
-publishes one ``swarm.join`` to all of them: the job's arguments, and so the job
-cache and every minion that sees the publish, only ever hold sealed tokens.
+the role's token to each joining minion's accepted key, bound to the role, the job
+and a few minutes (salt_swarm.core.sealed), and publishes one ``swarm.join`` to all
+of them: the job's arguments, and so the job cache and every minion that sees the
+publish, only ever hold sealed tokens. Only the managers' own entries are read
+(pillar's managers, passed in): a minion may store anything under its own id.
 """
 
 from __future__ import annotations
 
-import salt.cache
-import salt.key
-import salt.utils.mine
+import time
 
+import salt.cache
+import salt.utils.jid
+
+from salt_swarm import salt_internals
 from salt_swarm.core import mine_data, sealed
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.secrets import check_role, redact
 from salt_swarm.master import checks
 
-MINE_ADDR = "swarm.manager_addr"
-MINE_TOKENS = "swarm.join_tokens"
+MINE_ADDR = mine_data.MINE_ADDR
+MINE_TOKEN = mine_data.MINE_TOKEN
 JOIN_TIMEOUT = 90  # a manager join may wait on Raft under load; Docker's own limit is 20 s
 
 
-def _unwrap(entry):
-    """A mine entry's data, without the ACL wrapper ``allow_tgt`` adds."""
-    if isinstance(entry, dict) and salt.utils.mine.MINE_ITEM_ACL_ID in entry:
-        return entry.get(salt.utils.mine.MINE_ITEM_ACL_DATA)
-    return entry
-
-
-def join_data(opts, managers, addr_function=MINE_ADDR, tokens_function=MINE_TOKENS):
-    """``{managers, tokens, source}`` from the master's mine cache, the tokens taken
-    from the first of ``managers`` that has real ones; None when none has."""
+def join_data(opts, managers, role, addr_function=None, token_function=None):
+    """``{managers, tokens, source}`` from the master's mine cache, ``role``'s token
+    taken from the first of ``managers`` that has a real one; None when none has."""
+    check_role(role)
+    addr_function = addr_function or MINE_ADDR
+    token_function = token_function or MINE_TOKEN[role]
     cache = salt.cache.factory(opts)
     addrs, tokens = {}, {}
     for minion in managers:
         entries = cache.fetch("mine", minion) or {}
         if not isinstance(entries, dict):
             continue
-        addrs[minion] = _unwrap(entries.get(addr_function))
-        tokens[minion] = _unwrap(entries.get(tokens_function))
-    return mine_data.usable(addrs, tokens, prefer=list(managers))
+        addrs[minion] = salt_internals.mine_entry_data(entries.get(addr_function))
+        tokens[minion] = salt_internals.mine_entry_data(entries.get(token_function))
+    return mine_data.usable(addrs, tokens, role, prefer=list(managers))
 
 
-def sealed_tokens(opts, members, token) -> dict[str, str]:
-    """minion id -> ``token`` sealed to that minion's accepted key."""
-    keys = salt.key.get_key(opts)
+def sealed_tokens(opts, members, token, binding: sealed.Binding) -> dict[str, str]:
+    """minion id -> ``token`` sealed to that minion's accepted key, with ``binding``."""
     out, missing = {}, []
     for minion in members:
-        record = keys.cache.fetch("keys", minion)
-        if (
-            not isinstance(record, dict)
-            or record.get("state") != "accepted"
-            or not record.get("pub")
-        ):
+        pub = salt_internals.accepted_public_key(opts, minion)
+        if not pub:
             missing.append(minion)
             continue
-        out[minion] = sealed.seal(record["pub"], token)
+        out[minion] = sealed.seal(pub, token, binding)
     if missing:
         raise SwarmError(f"no accepted minion key to seal the join token to: {', '.join(missing)}")
     return out
@@ -86,8 +81,8 @@ def join_members(
     managers,
     availability=None,
     mine_update=False,
-    addr_function=MINE_ADDR,
-    tokens_function=MINE_TOKENS,
+    addr_function=None,
+    token_function=None,
     timeout=JOIN_TIMEOUT,
     settle=None,
 ):
@@ -103,17 +98,20 @@ def join_members(
     return then has ``settled`` (``swarm.apply_nodes``'s return, or ``{error}``)."""
     check_role(role)
     members = list(members)
-    found = join_data(fleet.opts, managers, addr_function, tokens_function)
+    found = join_data(fleet.opts, managers, role, addr_function, token_function)
     if found is None:
         raise SwarmError(
-            f"the master's mine holds no address and join tokens of an active manager "
+            f"the master's mine holds no address and {role} join token of an active manager "
             f"among {', '.join(managers)}: has the first manager sent its mine entries "
-            "(swarm.mine_refresh)?"
+            "(swarm.mine_refresh), and does mine_functions hold "
+            f"{token_function or MINE_TOKEN[role]}?"
         )
+    jid = salt.utils.jid.gen_jid(fleet.opts)
+    binding = sealed.Binding(role=role, jid=jid, expires=int(time.time()) + sealed.TTL)
     kwarg = {
         "role": role,
         "managers": found["managers"],
-        "sealed_token": sealed_tokens(fleet.opts, members, found["tokens"][role]),
+        "sealed_token": sealed_tokens(fleet.opts, members, found["tokens"][role], binding),
     }
     if availability:
         kwarg["availability"] = availability
@@ -123,7 +121,13 @@ def join_members(
         kwarg["unlock"] = True  # a manager locked since its daemon restarted
     pending = _start_settle(fleet, found["source"], settle, members, timeout) if settle else None
     ret = fleet.client.cmd(
-        members, "swarm.join", kwarg=kwarg, tgt_type="list", timeout=timeout, full_return=True
+        members,
+        "swarm.join",
+        kwarg=kwarg,
+        tgt_type="list",
+        timeout=timeout,
+        full_return=True,
+        jid=jid,
     )
     done, failed = _answers(ret, members, "swarm.join")
     result = {"through": found["source"], "done": done, "failed": failed}

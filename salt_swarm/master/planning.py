@@ -7,7 +7,7 @@ import logging
 
 from salt.exceptions import SaltInvocationError
 
-from salt_swarm.core import conformance, pillar_check
+from salt_swarm.core import conformance, grain_labels, mine_acl, pillar_check
 from salt_swarm.core import plan as plan_logic
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.master import checks, targets
@@ -22,17 +22,29 @@ NOTHING_TO_DO = ("to_join", "stale", "promote", "demote", "unsettled")
 def from_settings(fleet: Fleet, settings: dict) -> dict:
     """The plan for the whole ``swarm:`` pillar ``settings``: every key checked
     first, the roles and label rules taken from it."""
-    pillar_check.check(settings)
+    pillar_check.check(settings, fleet.opts.get("nodegroups"))
     return plan(
         fleet,
         settings.get("managers"),
         settings.get("workers"),
         settings.get("labels") or [],
         settings.get("drain_managers", True),
+        grain_rules=settings.get("grain_labels"),
+        mine_names=settings.get("mine"),
+        trust_grains=settings.get("trust_grains") is True,
     )
 
 
-def plan(fleet: Fleet, managers, workers, labels, drain_managers) -> dict:
+def plan(
+    fleet: Fleet,
+    managers,
+    workers,
+    labels,
+    drain_managers,
+    grain_rules=None,
+    mine_names=None,
+    trust_grains=False,
+) -> dict:
     """The plan, as ``swarm.plan`` returns it. Raises SwarmError (refused, every
     problem listed) or SaltInvocationError."""
     m_tgt, m_type = targets.target(managers, "managers")
@@ -43,26 +55,30 @@ def plan(fleet: Fleet, managers, workers, labels, drain_managers) -> dict:
     else:
         wanted_workers, w_missing = [], []
     everyone = sorted(set(wanted_managers) | set(wanted_workers))
-    infos, live, node_problems, grain_labels = fleet.preflight(everyone)
-    args = (wanted_managers, wanted_workers, live, infos, m_missing + w_missing, node_problems)
+    pre = fleet.preflight(everyone, grain_rules)
+    infos = pre.infos
+    args = (wanted_managers, wanted_workers, pre.live, infos, m_missing + w_missing, pre.problems)
     found = plan_logic.problems(*args)
+    asked, nodes = _node_list(fleet, infos, wanted_managers)
+    doubts = fleet.remember(infos, nodes) if nodes is not None else fleet.check_reports(infos)
+    found += [
+        f"{m}: its report about its node does not hold up: {why}" for m, why in doubts.items()
+    ]
+    found += _mine_problems(
+        fleet, pre.mine, wanted_managers, wanted_workers, mine_names, trust_grains
+    )
     if found:
         found += role_change_problems(fleet, wanted_managers, wanted_workers, infos)
         raise SwarmError(plan_logic.REFUSED + "; ".join(found))
     result = plan_logic.bootstrap(*args)
-    nodes, asked = None, None
-    if result.existing_cluster:
-        active = [m for m in active_managers(infos) if m == result.first_manager]
-        try:
-            asked, nodes = fleet.nodes_from(active)
-        except SwarmError as exc:  # no leader: the orchestrate fails at the first manager
-            log.warning("swarm.plan: cannot list the nodes: %s", exc)
-        else:
-            result = plan_logic.with_stale(result, infos, {n.id for n in nodes})
-            result = plan_logic.with_role_changes(result, infos, nodes)
+    if result.existing_cluster and asked != result.first_manager:
+        nodes = None  # the first manager could not list them: the orchestrate fails there
+    if nodes is not None:
+        result = plan_logic.with_stale(result, infos, {n.id for n in nodes})
+        result = plan_logic.with_role_changes(result, infos, nodes)
     planned = result.as_dict()
     planned["nodes"] = node_settings(
-        fleet, result, infos, labels or [], drain_managers, grain_labels
+        fleet, result, infos, labels or [], drain_managers, _grain_labels(pre.grains, grain_rules)
     )
     members = [result.first_manager, *result.managers, *result.workers]
     planned["hostnames"] = {m: infos[m]["hostname"] for m in members}
@@ -81,11 +97,49 @@ def plan(fleet: Fleet, managers, workers, labels, drain_managers) -> dict:
     return planned
 
 
+def _node_list(fleet, infos, managers):
+    """(manager asked, its node list) from the first of pillar's managers that is an
+    active manager (its list came with the preflight), or (None, None)."""
+    active = active_managers(infos, managers)
+    if not active:
+        return None, None
+    try:
+        return fleet.nodes_from(active[:1])
+    except SwarmError as exc:  # no leader: the orchestrate fails at the first manager
+        log.warning("swarm.plan: cannot list the nodes: %s", exc)
+        return None, None
+
+
+def _grain_labels(grains: dict, rules) -> dict:
+    """minion -> ``{labels, owned}``: what the master's rules make of the grains each
+    member sent (only the keys the rules own can come out)."""
+    if not rules:
+        return {}
+    owned = grain_labels.owned_patterns(rules)
+    out = {}
+    for minion, values in grains.items():
+        labels, skipped = grain_labels.labels_and_skipped(values or {}, rules)
+        for why in skipped:
+            log.warning("swarm:grain_labels: %s: skipped %s", minion, why)
+        out[minion] = {"labels": labels, "owned": owned}
+    return out
+
+
+def _mine_problems(fleet, mine, managers, workers, names, trust_grains) -> list[str]:
+    """The managers' mine entries: present, each token readable only by whom it is for."""
+    nodegroups = fleet.opts.get("nodegroups")
+    found = mine_acl.problems(mine, managers, workers, names or {}, trust_grains, nodegroups)
+    for tgt, tgt_type, kind in mine_acl.acls(mine, managers):
+        readers = set(fleet.matched(tgt, tgt_type)[0])
+        found += mine_acl.reader_problems(kind, tgt, readers, managers, workers)
+    return sorted(set(found))
+
+
 def role_change_problems(fleet, managers, workers, infos) -> list[str]:
     """On a refused plan, also say whether the role changes pillar asks would break
     quorum: the operator then fixes both at once."""
     answering_managers = [m for m in managers if infos.get(m)]
-    active = active_managers(infos, prefer=answering_managers)
+    active = active_managers(infos, answering_managers)
     if not active:
         return []
     try:
@@ -101,13 +155,13 @@ def role_change_problems(fleet, managers, workers, infos) -> list[str]:
     return []
 
 
-def node_settings(fleet, result, infos, labels, drain_managers, grain_labels=None):
+def node_settings(fleet, result, infos, labels, drain_managers, from_grains=None):
     """hostname -> {role, availability, labels, labels_owned} for every member, from
     the role and label targets; the labels each member's grains give come first
     (``swarm:grain_labels``), pillar's label rules override them."""
     members = [result.first_manager, *result.managers, *result.workers]
     managers = {result.first_manager, *result.managers}
-    from_grains = grain_labels or {}
+    from_grains = from_grains or {}
     wanted = {m: {"labels": dict((from_grains.get(m) or {}).get("labels") or {})} for m in members}
     if not isinstance(labels, list):
         raise SaltInvocationError("labels: expected a list of {tgt, tgt_type, labels}")

@@ -4,31 +4,23 @@ from __future__ import annotations
 
 from salt.exceptions import SaltInvocationError
 
-from salt_swarm.core import pillar_check
+from salt_swarm.core import role_targets
+from salt_swarm.core.errors import SwarmError
 
-TARGET_TYPES = pillar_check.TARGET_TYPES
+TARGET_TYPES = role_targets.TARGET_TYPES
 
 
 def target(spec, role) -> tuple[str, str]:
     """``{tgt, tgt_type}`` (or a plain glob string, or a list of ids) -> (tgt, tgt_type)."""
-    if isinstance(spec, str):
-        spec = {"tgt": spec}
-    elif isinstance(spec, list):
-        spec = {"tgt": ",".join(str(m) for m in spec), "tgt_type": "list"}
-    if not isinstance(spec, dict) or not spec.get("tgt"):
-        raise SaltInvocationError(
-            f"{role}: expected a target such as {{tgt: 'manager*', tgt_type: glob}}, got {spec!r}"
-        )
-    tgt_type = spec.get("tgt_type", "glob")
-    if tgt_type not in TARGET_TYPES:
-        raise SaltInvocationError(
-            f"{role}: tgt_type {tgt_type!r} is not one of {', '.join(TARGET_TYPES)}"
-        )
-    return spec["tgt"], tgt_type
+    try:
+        return role_targets.target(spec, role)
+    except SwarmError as exc:
+        raise SaltInvocationError(str(exc)) from None
 
 
 def pillar_managers(fleet) -> list[str]:
-    """The minions pillar ``swarm:managers`` matches (none when it is unset or bad)."""
+    """The minions pillar ``swarm:managers`` matches (none when it is unset or bad): the
+    only minions whose node list and join data the master uses."""
     try:
         conf = fleet.swarm_pillar()
         if conf.get("managers"):

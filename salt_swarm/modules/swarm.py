@@ -6,18 +6,28 @@ from the minion config or pillar (``swarm:docker_url``, ``swarm:tls_cert``,
 ``DOCKER_HOST``, else the local socket.
 
 Join tokens and unlock keys are returned only by ``join_token``, ``unlock_key`` and
-the mine function ``join_tokens``; every other return, comment and error masks them.
+the mine functions ``worker_token`` and ``manager_token``; every other return,
+comment and error masks them.
 """
 
 import logging
-import os
 import time
 from contextlib import contextmanager
 
 from salt.exceptions import CommandExecutionError
 
+from salt_swarm.core.mine_data import MINE_ADDR, MINE_TOKEN
+
 try:
-    from salt_swarm.core import cluster_settings, local_node, membership, mine_data, sealed
+    from salt_swarm import salt_internals
+    from salt_swarm.core import (
+        cluster_settings,
+        local_node,
+        membership,
+        mine_data,
+        role_targets,
+        sealed,
+    )
     from salt_swarm.core import grain_labels as grain_label_logic
     from salt_swarm.core import nodes as node_ops
     from salt_swarm.core import prune as prune_logic
@@ -39,9 +49,6 @@ except ImportError as exc:  # pragma: no cover - exercised only without the SDK
 log = logging.getLogger(__name__)
 
 __virtualname__ = "swarm"
-
-MINE_ADDR = "swarm.manager_addr"
-MINE_TOKENS = "swarm.join_tokens"
 
 
 def __virtual__():
@@ -121,15 +128,17 @@ def info():
         return local_node.summarize(client.info())
 
 
-def preflight():
+def preflight(grain_rules=None):
     """
     What the bootstrap plan asks every member before anything changes: this node's
-    ``info`` (as ``swarm.info``, or None when dockerd does not answer), its
-    ``grain_labels``, on an active manager the ``nodes`` it lists, and the
-    ``problems`` this node finds with its settings: dockerd unreachable (naming
-    ``swarm:docker_url``), ``swarm:advertise_addr`` or ``swarm:listen_addr`` that
-    do not resolve to one of its addresses. Never raises for those: the plan lists
-    every member's problems at once.
+    ``info`` (as ``swarm.info``, or None when dockerd does not answer), on an active
+    manager the ``nodes`` it lists, its ``mine`` functions (alias -> function and
+    ``allow_tgt``, for the swarm's entries), with ``grain_rules`` (the master's
+    ``swarm:grain_labels``) the ``grains`` those rules read (the master makes the
+    labels itself), and the ``problems`` this node finds with its settings: dockerd
+    unreachable (naming ``swarm:docker_url``), ``swarm:advertise_addr`` or
+    ``swarm:listen_addr`` that do not resolve to one of its addresses. Never raises
+    for those: the plan lists every member's problems at once.
 
     CLI Example:
 
@@ -152,12 +161,12 @@ def preflight():
     except CommandExecutionError as exc:
         url = _conf("docker_url", "")
         problems.append(f"swarm:docker_url: {exc}" if url else f"dockerd: {exc}")
-    from_grains = {"labels": {}, "owned": []}
-    try:
-        from_grains = grain_labels()
-    except CommandExecutionError as exc:
-        problems.append(str(exc))
-    found = {"info": node, "problems": problems, "grain_labels": from_grains}
+    found = {"info": node, "problems": problems, "mine": _mine_entries()}
+    if grain_rules:
+        try:
+            found["grains"] = grain_label_logic.needed_grains(dict(__grains__), grain_rules)
+        except SwarmError as exc:
+            problems.append(str(exc))
     if node and node["state"] == "active" and node["manager"]:
         # The plan needs one manager's node list: it comes in the same publish.
         try:
@@ -314,19 +323,22 @@ def join(
     mine_update=False,
     unlock=False,
     test=False,
+    **kwargs,
 ):
     """
     Join a swarm as ``manager`` or ``worker``.
 
     With ``managers`` and ``token`` given, tries each manager address in turn until
-    one answers. Without them, reads the swarm's manager addresses and join tokens
-    from the Salt mine (``swarm.manager_addr`` and ``swarm.join_tokens``, target
+    one answers. Without them, reads the swarm's manager addresses and the role's join
+    token from the Salt mine (``swarm.manager_addr`` and ``swarm.worker_token`` or
+    ``swarm.manager_token``) of the minions pillar ``swarm:managers`` names (or
     ``swarm:mine:target``), waiting up to ``mine_timeout`` seconds for an active
     manager to appear there. Passing ``token`` on the command line stores it in the
     job cache: prefer the mine. ``sealed_token`` instead of ``token`` is a token the
     master sealed to this minion's own key (``{minion id: sealed}`` for one publish
     to many, as the orchestrate's ``swarm.members_joined`` sends it): it opens here
-    only, so the job cache never holds a usable token.
+    only, in the job that carried it, for that role and for a few minutes, so the
+    job cache never holds a usable token.
 
     With ``mine_update`` a node that is a manager afterwards sends its mine entries
     to the master before returning. With ``unlock`` a locked manager is first
@@ -348,7 +360,7 @@ def join(
         if sealed_token is not None:
             if not managers:
                 raise SwarmError("sealed_token: give the managers to join through with it")
-            token = _unseal(sealed_token)
+            token = _unseal(sealed_token, role, kwargs.get("__pub_jid"))
     except SwarmError as exc:
         raise CommandExecutionError(str(exc)) from None
     unlocked = _unlock_first(unlock, test)
@@ -361,11 +373,11 @@ def join(
             if now["state"] == "active":
                 # Already a member: one look at the mine, no waiting. Nothing there means
                 # no other swarm is named, so this one is the one wanted.
-                mine = _from_mine(0, exclude=now["address"], missing_ok=True)
+                mine = _from_mine(role, 0, exclude=now["address"], missing_ok=True)
                 if mine is None:
                     return membership.already_member(client, role)
             else:
-                mine = _from_mine(mine_timeout, exclude=now["address"])
+                mine = _from_mine(role, mine_timeout, exclude=now["address"])
             managers = managers or mine["managers"]
             token = token or mine["tokens"][role]
         req = membership.JoinRequest(
@@ -386,13 +398,12 @@ def join(
     return res
 
 
-def _unseal(sealed_token):
-    """The join token the master sealed to this minion's key (salt_swarm.core.sealed)."""
-    import salt.crypt
-
+def _unseal(sealed_token, role, jid):
+    """The join token the master sealed to this minion's key for ``role`` in job ``jid``
+    (salt_swarm.core.sealed)."""
     mine = sealed.pick(sealed_token, __opts__["id"])
-    key = salt.crypt.get_rsa_key(os.path.join(__opts__["pki_dir"], "minion.pem"), None)
-    return sealed.unseal(key, mine)
+    key = salt_internals.minion_private_key(__opts__)
+    return sealed.unseal(key, mine, role, jid, time.time())
 
 
 def store_join(
@@ -477,17 +488,18 @@ def store_join(
         return store_ops.converge(client, kv, want, test=_truthy(test))
 
 
-def _from_mine(timeout, exclude=None, missing_ok=False):
-    """Manager addresses and tokens of the swarm, from the mine, waiting up to ``timeout``."""
+def _from_mine(role, timeout, exclude=None, missing_ok=False):
+    """Manager addresses and ``role``'s join token, from the mine entries of the
+    managers pillar names, waiting up to ``timeout``."""
     target, target_type = _mine_target()
-    addr_fun = _conf("mine:addr_function", MINE_ADDR)
-    tokens_fun = _conf("mine:tokens_function", MINE_TOKENS)
+    names = _mine_names()
+    addr_fun, token_fun = names["addr"], names[role]
     deadline = time.monotonic() + float(timeout)
     while True:
         # Both functions in one request: the master checks the targets once.
-        both = __salt__["mine.get"](target, [addr_fun, tokens_fun], tgt_type=target_type) or {}
-        addrs, tokens = both.get(addr_fun) or {}, both.get(tokens_fun) or {}
-        found = _usable_mine_data(addrs, tokens, exclude)
+        both = __salt__["mine.get"](target, [addr_fun, token_fun], tgt_type=target_type) or {}
+        addrs, tokens = both.get(addr_fun) or {}, both.get(token_fun) or {}
+        found = _usable_mine_data(addrs, tokens, role, exclude)
         if found:
             log.debug("swarm: %d manager address(es) from the mine", len(found["managers"]))
             return found
@@ -496,28 +508,44 @@ def _from_mine(timeout, exclude=None, missing_ok=False):
                 return None
             raise CommandExecutionError(
                 f"no active swarm manager in the mine after {timeout} s (target {target!r}, "
-                f"functions {addr_fun} and {tokens_fun}): is a manager initialized, and has "
-                "it run mine.update? Is this minion allowed to read the tokens?"
+                f"functions {addr_fun} and {token_fun}): is a manager initialized, and has "
+                f"it sent its mine entries? Is this minion allowed to read the {role} token "
+                "(allow_tgt of that entry)?"
             )
         time.sleep(0.5)
 
 
 def _mine_target():
     """Whose mine entries to read: ``swarm:mine:target``, else the managers target of
-    pillar ``swarm:managers``, else every minion. Narrow is cheaper: the master checks
-    the tokens' ``allow_tgt`` once per entry it returns."""
+    pillar ``swarm:managers``; never every minion, and never a target by grain unless
+    ``swarm:trust_grains``: any minion can store entries under its own id."""
     target = _conf("mine:target")
-    if target:
-        return target, _conf("mine:target_type", "glob")
-    managers = _conf("managers")
-    if isinstance(managers, dict) and managers.get("tgt"):
-        return managers["tgt"], managers.get("tgt_type") or "glob"
-    return "*", "glob"
-
-
-def _usable_mine_data(addrs, tokens, exclude):
+    spec = (
+        {"tgt": target, "tgt_type": _conf("mine:target_type", "glob")}
+        if target
+        else _conf("managers")
+    )
+    if not spec:
+        raise CommandExecutionError(
+            "no swarm:managers in pillar (nor swarm:mine:target): whose mine entries to "
+            "trust for the join data is not known"
+        )
     try:
-        return mine_data.usable(addrs, tokens, exclude)
+        role_targets.refuse_grain_target(
+            spec, "swarm:mine:target" if target else "swarm:managers", _trust_grains()
+        )
+        return role_targets.target(spec, "swarm:managers")
+    except SwarmError as exc:
+        raise CommandExecutionError(str(exc)) from None
+
+
+def _trust_grains():
+    return _conf("trust_grains", False) is True
+
+
+def _usable_mine_data(addrs, tokens, role, exclude):
+    try:
+        return mine_data.usable(addrs, tokens, role, exclude)
     except SwarmError as exc:
         raise CommandExecutionError(str(exc)) from None
 
@@ -824,23 +852,28 @@ def apply_nodes(nodes, test=False, wait=60, list_after=False, wait_for=None):
         return res
 
 
-def prune_twins(test=False, wait=60):
+def prune_twins(test=False, wait=60, managers=False):
     """
     Remove Down nodes that have a Ready node of the same hostname (what a rebuilt
-    host leaves behind); a manager twin is demoted first, quorum-checked. Right
-    after a rebuilt host joins, its old node still shows Ready for a few seconds:
-    this waits up to ``wait`` seconds for it to go Down, then fails naming any
-    hostname that still has two Ready nodes. Returns the nodes removed (with
-    ``test=True``: to remove, and twins still to wait for). Run on a manager.
+    host leaves behind). A manager's Down twin only with ``managers=True`` (demoted
+    first, quorum-checked): a hostname is what a node says about itself, so a
+    manager is never removed for sharing one unless asked. Right after a rebuilt
+    host joins, its old node still shows Ready for a few seconds: this waits up to
+    ``wait`` seconds for it to go Down, then fails naming any hostname that still
+    has two Ready nodes. Returns the nodes removed (with ``test=True``: to remove,
+    and twins still to wait for). Run on a manager.
 
     CLI Example:
 
     .. code-block:: bash
 
         salt manager1 swarm.prune_twins test=True
+        salt manager1 swarm.prune_twins managers=True
     """
     with _docker("node rm") as client:
-        return prune_logic.remove_stale_twins(client, test=_truthy(test), wait=float(wait))
+        return prune_logic.remove_stale_twins(
+            client, test=_truthy(test), wait=float(wait), managers=_truthy(managers)
+        )
 
 
 def health():
@@ -859,15 +892,45 @@ def health():
         return node_ops.cluster_health(client)
 
 
+def _mine_names():
+    """Our mine functions' names (pillar ``swarm:mine`` may rename them): kind -> name."""
+    return {
+        "addr": _conf("mine:addr_function", MINE_ADDR),
+        "worker": _conf("mine:worker_token_function", MINE_TOKEN["worker"]),
+        "manager": _conf("mine:manager_token_function", MINE_TOKEN["manager"]),
+    }
+
+
+def _mine_entries():
+    """alias -> ``{kind, function, allow_tgt, allow_tgt_type}`` for this minion's
+    ``mine_functions`` entries of our functions (what the plan checks)."""
+    kinds = {name: kind for kind, name in _mine_names().items()}
+    kinds.setdefault("swarm.join_tokens", "obsolete")  # salt-swarm 0.1: both tokens to all
+    configured = __salt__["config.merge"]("mine_functions", {}) or {}
+    found = {}
+    for alias, spec in configured.items():
+        name, _, _, acl = salt_internals.mine_function_definition(spec)
+        kind = kinds.get(name or alias) or kinds.get(alias)
+        if kind:
+            found[alias] = {
+                "kind": kind,
+                "function": name or alias,
+                "allow_tgt": acl.get("allow_tgt"),
+                "allow_tgt_type": acl.get("allow_tgt_type"),
+            }
+    return found
+
+
 def mine_refresh():
     """
     Send this minion's swarm mine entries (the ``mine_functions`` entries of
-    ``swarm.manager_addr`` and ``swarm.join_tokens``, or the functions named in
-    ``swarm:mine:addr_function``/``tokens_function``, with their ``allow_tgt``) to
-    the master and return once the master has stored them: ``mine.update`` only
-    fires an event to the minion process, sleeps half a second and returns before
-    the master has the data. Returns the entries sent (names only). Masterless
-    (``file_client: local``) it runs ``mine.update`` for them.
+    ``swarm.manager_addr``, ``swarm.worker_token`` and ``swarm.manager_token``, or
+    the functions named in ``swarm:mine:addr_function``, ``worker_token_function``
+    and ``manager_token_function``, each with its ``allow_tgt``) to the master and
+    return once the master has stored them: ``mine.update`` only fires an event to
+    the minion process, sleeps half a second and returns before the master has the
+    data. Returns the entries sent (names only). Masterless (``file_client:
+    local``) it runs ``mine.update`` for them.
 
     CLI Example:
 
@@ -875,21 +938,16 @@ def mine_refresh():
 
         salt manager1 swarm.mine_refresh
     """
-    import salt.channel.client
-    import salt.utils.mine
-
-    ours = {_conf("mine:addr_function", MINE_ADDR), _conf("mine:tokens_function", MINE_TOKENS)}
+    ours = set(_mine_names().values())
     configured = __salt__["config.merge"]("mine_functions", {}) or {}
     data, wanted = {}, {}
     for alias, spec in configured.items():
-        name, args, kwargs, acl = salt.utils.mine.parse_function_definition(spec)
+        name, args, kwargs, acl = salt_internals.mine_function_definition(spec)
         if alias not in ours and name not in ours:
             continue
         wanted[alias] = spec
         value = __salt__[name or alias](*args, **kwargs)
-        data[alias] = (
-            salt.utils.mine.wrap_acl_structure(value, **acl) if acl.get("allow_tgt") else value
-        )
+        data[alias] = salt_internals.mine_acl_wrapped(value, acl)
     if not data:
         raise CommandExecutionError(
             f"mine_functions has no entry for {' or '.join(sorted(ours))}: nothing to send "
@@ -898,9 +956,7 @@ def mine_refresh():
     if __opts__.get("file_client") == "local":
         __salt__["mine.update"](mine_functions=wanted)
         return sorted(data)
-    load = {"cmd": "_mine", "data": data, "id": __opts__["id"], "clear": False}
-    with salt.channel.client.ReqChannel.factory(__opts__) as channel:
-        stored = channel.send(load)
+    stored = salt_internals.send_mine(__opts__, data)
     if stored is not True:
         raise CommandExecutionError(f"the master did not store the mine entries: {stored!r}")
     return sorted(data)
@@ -926,24 +982,44 @@ def manager_addr():
         return None
 
 
-def join_tokens():
+def _token_entry(role):
+    try:
+        with _docker("swarm inspect") as client:
+            return mine_data.token_entry(cluster_settings.join_tokens(client), role)
+    except CommandExecutionError as exc:  # not an active manager, or no Docker
+        log.debug("swarm.%s_token: %s", role, redact(exc))
+        return None
+
+
+def worker_token():
     """
-    Mine function: ``{cluster_id, manager, worker}`` on an active manager, ``None``
-    on any other node. Restrict who may read it with ``allow_tgt`` in
-    ``mine_functions``: these tokens let anyone join the swarm.
+    Mine function: ``{cluster_id, worker}`` (the worker join token) on an active
+    manager, ``None`` on any other node. Give its mine entry an ``allow_tgt`` that
+    matches the swarm's members only: the token lets anyone join as a worker.
 
     CLI Example:
 
     .. code-block:: bash
 
-        salt manager1 swarm.join_tokens
+        salt manager1 swarm.worker_token
     """
-    try:
-        with _docker("swarm inspect") as client:
-            return cluster_settings.join_tokens(client)
-    except CommandExecutionError as exc:  # not an active manager, or no Docker
-        log.debug("swarm.join_tokens: %s", redact(exc))
-        return None
+    return _token_entry("worker")
+
+
+def manager_token():
+    """
+    Mine function: ``{cluster_id, manager}`` (the manager join token) on an active
+    manager, ``None`` on any other node. Give its mine entry an ``allow_tgt`` that
+    matches the managers only: whoever has it can join as a manager and so controls
+    the swarm.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.manager_token
+    """
+    return _token_entry("manager")
 
 
 def bootstrap_plan(settings, timeout=10):

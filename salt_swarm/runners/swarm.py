@@ -18,7 +18,8 @@ from salt.exceptions import CommandExecutionError, SaltInvocationError
 from salt_swarm.core import prune as prune_logic
 from salt_swarm.core import status as status_report
 from salt_swarm.core.errors import SwarmError
-from salt_swarm.master import checks, joins, planning, targets
+from salt_swarm.core.minion_ids import check_minion_list
+from salt_swarm.master import checks, departures, newcomers, planning, targets
 from salt_swarm.master.fleet import Fleet, active_managers
 
 log = logging.getLogger(__name__)
@@ -92,13 +93,8 @@ def status(timeout=10):
 
 def _status(timeout):
     fleet = _fleet(timeout)
-    infos, _ = fleet.infos(tgt="*")
-    _, nodes = fleet.nodes_from(active_managers(infos, _pillar_managers(fleet)))
-    return status_report.report(nodes, {**fleet.record(), **_node_minions(infos)})
-
-
-def _node_minions(infos):
-    return {i["node_id"]: m for m, i in infos.items() if i and i.get("node_id")}
+    _, nodes = _cluster(fleet)
+    return status_report.report(nodes, fleet.record())
 
 
 def _pillar_managers(fleet):
@@ -239,10 +235,12 @@ def wait_mine(minions, function="swarm.manager_addr", timeout=30):
 
 
 def _cluster(fleet):
-    """(manager asked, nodes, infos of every minion) for the swarm pillar's managers run."""
+    """(manager asked, nodes) from pillar's managers; every minion's report about its
+    own node checked against them and, where it holds up, recorded."""
     infos, _ = fleet.infos(tgt="*")
     manager, nodes = fleet.nodes_from(active_managers(infos, _pillar_managers(fleet)))
-    return manager, nodes, infos
+    fleet.remember(infos, nodes)
+    return manager, nodes
 
 
 def prune(test=False, timeout=10):
@@ -250,9 +248,11 @@ def prune(test=False, timeout=10):
     Remove Down nodes that are gone for good: a node with a Ready twin of the same
     hostname (a rebuilt host), or a node whose minion has no accepted key any more
     (matched through the master's record of which minion ran which node, else by
-    hostname). Workers go first; a manager is demoted first and only when that keeps
-    quorum, else it is left and named. Down nodes whose minion still has a key stay
-    (listed under ``kept``). ``test=True`` shows the plan.
+    hostname); after removing such a node the join tokens are rotated (the departed
+    host knew them). Workers go first; a manager is demoted first and only when that
+    keeps quorum, else it is left and named. Down nodes whose minion still has a key
+    stay (listed under ``kept``). ``test=True`` shows the plan. Run it by hand: it is
+    the one place a manager's Down twin is removed.
 
     CLI Example:
 
@@ -263,10 +263,8 @@ def prune(test=False, timeout=10):
     """
     fleet = _fleet(timeout)
     try:
-        manager, nodes, infos = _cluster(fleet)
-        found, kept = prune_logic.candidates(
-            nodes, {**fleet.record(), **_node_minions(infos)}, fleet.accepted()
-        )
+        manager, nodes = _cluster(fleet)
+        found, kept = prune_logic.candidates(nodes, fleet.record(), fleet.accepted())
     except (SwarmError, SaltInvocationError) as exc:
         return _fail(str(exc))
     result = {"manager": manager, "removed": [], "refused": [], "kept": kept}
@@ -279,6 +277,10 @@ def prune(test=False, timeout=10):
         except SwarmError as exc:
             entry["error"] = str(exc)
             result["refused"].append(entry)
+    gone = [e for e in result["removed"] if e["reason"].startswith("minion ")]
+    if gone and not test:
+        # The departed hosts knew the join tokens.
+        result["tokens_rotated"] = departures.rotate_tokens(fleet, manager, _pillar_managers(fleet))
     if result["refused"]:
         __context__["retcode"] = 1
     return result
@@ -314,36 +316,18 @@ def rebalance(test=False, wait=120, timeout=10):
         return _fail(str(exc))
 
 
-def _role_of(fleet, minion, conf):
-    for role in ("managers", "workers"):
-        if conf.get(role) and minion in fleet.matched(*_target(conf[role], role))[0]:
-            return role[:-1]
-    return None
-
-
-def _labels_for(fleet, minion, rules):
-    labels = {}
-    for rule in rules or []:
-        tgt, tgt_type = _target(rule, "labels")
-        if minion in fleet.matched(tgt, tgt_type)[0]:
-            labels.update(rule.get("labels") or {})
-    return labels
-
-
-NO_MANAGER_IN_MINE = (
-    "no active manager yet (no manager's address and join tokens in the master's mine): "
-    "swarm.bootstrap creates the swarm"
-)
-
-
-def join_minion(minion, timeout=10):
+def join_minion(minion, timeout=10, event_tag=None):
     """
     Bring one minion into the swarm by its pillar role (what the reactor runs when a
-    minion starts): join it through the mine when it is not already an active
-    member with that role, then apply its availability (managers drained when
-    ``drain_managers``) and labels through an active manager. Never creates a swarm:
-    with no active manager it does nothing. A minion in no role, or one already in
-    place with its settings, changes nothing.
+    minion starts): join it through the mine when it is not an active member with
+    that role, then apply its availability (managers drained when
+    ``drain_managers``) and labels to its new node through an active manager. Never
+    creates a swarm: with no active manager it does nothing. A minion in no role,
+    or already an active member with its role, changes nothing (a start event never
+    undoes an operator's drain or label change). ``event_tag``: the start event's
+    tag, which must name ``minion`` (the reactor passes it; a forged tag naming
+    another minion is refused). The minion needs an accepted key, and its report
+    about its node must hold up against the managers' list (docs/security.md).
 
     CLI Example:
 
@@ -352,69 +336,25 @@ def join_minion(minion, timeout=10):
         salt-run swarm.join_minion worker7
     """
     fleet = _fleet(timeout)
-    result = {"minion": minion, "role": None, "joined": False, "node": {}}
     try:
-        conf = fleet.swarm_pillar()
-        role = result["role"] = _role_of(fleet, minion, conf)
-        if role is None:
-            result["comment"] = "in no swarm role"
-            return result
-        managers = fleet.matched(*_target(conf["managers"], "managers"))[0]
-        if not joins.join_data(fleet.opts, [m for m in managers if m != minion]):
-            # The join goes through the mine: with no manager's entries there, nothing
-            # to ask the minions (this is every minion start before the bootstrap).
-            result["comment"] = NO_MANAGER_IN_MINE
-            return result
-        infos, _ = fleet.infos(sorted({*managers, minion}))
-        active = [m for m in active_managers(infos) if m != minion]
-        if not active:
-            result["comment"] = "no active manager yet: swarm.bootstrap creates the swarm"
-            return result
-        info = infos.get(minion)
-        if not info:
-            raise SwarmError(f"{minion}: swarm.info failed (is its dockerd running?)")
-        in_place = info["state"] == "active" and info["manager"] == (role == "manager")
-        if not in_place:
-            # The module function, not the state: no state compiler on a minion that
-            # just started; the address and mine settings come from its pillar alike.
-            joined = fleet.call(minion, "swarm.join", role=role, timeout=120)
-            result["joined"] = True
-            if role == "manager":
-                fleet.call(minion, "swarm.mine_refresh")
-            info = dict(
-                info, node_id=joined.get("node_id") or fleet.call(minion, "swarm.info")["node_id"]
-            )
-        drain = role == "manager" and conf.get("drain_managers", True)
-        from_grains = fleet.call(minion, "swarm.grain_labels") if conf.get("grain_labels") else {}
-        result["node"] = fleet.call(
-            active[0],
-            "swarm.node_update",
-            [info["node_id"]],
-            availability="drain" if drain else "active",
-            labels={
-                **from_grains.get("labels", {}),
-                **_labels_for(fleet, minion, conf.get("labels")),
-            },
-            labels_owned=from_grains.get("owned") or None,
-        )
-        if result["joined"]:
-            result["stale_removed"] = fleet.call(active[0], "swarm.prune_twins")
+        return newcomers.join_minion(fleet, minion, event_tag)
     except (SwarmError, SaltInvocationError) as exc:
-        return _fail(f"join_minion {minion}: {exc}")
-    fleet.remember({minion: info})
-    return result
+        return _fail(f"join_minion {minion!r}: {exc}")
 
 
-def retire(minions, grace=None, down_wait=60, timeout=5):
+def retire(minions, grace=None, down_wait=60, timeout=5, event_tag=None):
     """
     Take lost minions' nodes out of the swarm (what the reactor runs on presence
-    ``lost`` and key deletion): drain each node now, wait ``grace`` seconds (pillar
-    ``swarm:lost_grace``, default 300), then remove the nodes that are still not
-    Ready, waiting up to ``down_wait`` more seconds for Docker to mark them Down. A
-    manager is demoted first, only when that keeps quorum. A node that is Ready
-    again after the grace period is kept (its minion's start event restores its
-    availability). Nodes are found through the master's record of which minion ran
-    which node, else by hostname.
+    ``lost`` and key deletion): only minions the master itself sees gone (no
+    accepted key, or not connected and not answering a ping) are retired; the
+    others are listed under ``not_lost``. Each lost minion's nodes (by the master's
+    record of which minion runs which node) are drained now; after ``grace``
+    seconds (pillar ``swarm:lost_grace``, default 300) those still not Ready are
+    removed, waiting up to ``down_wait`` more seconds for Docker to mark them Down,
+    and the join tokens are rotated (the departed host knew them). A manager is
+    demoted first, only when that keeps quorum. A node that is Ready again after
+    the grace period is kept. A minion already being retired is skipped
+    (``under_way``). ``event_tag``: the event that asked (for the log).
 
     CLI Example:
 
@@ -422,67 +362,19 @@ def retire(minions, grace=None, down_wait=60, timeout=5):
 
         salt-run swarm.retire '[worker3]' grace=60
     """
-    if isinstance(minions, str):
-        minions = [m for m in minions.split(",") if m]
+    try:
+        minions = check_minion_list(minions)
+    except SwarmError as exc:
+        return _fail(f"retire: {exc}")
+    if event_tag is not None:
+        log.info("swarm.retire: %r asked by event %r", minions, event_tag)
     fleet = _fleet(timeout)
     try:
         conf = fleet.swarm_pillar()
         grace = float(conf.get("lost_grace", 300) if grace is None else grace)
-        managers = (
-            [
-                m
-                for m in fleet.matched(*_target(conf["managers"], "managers"))[0]
-                if m not in minions
-            ]
-            if conf.get("managers")
-            else []
-        )
-        infos, _ = fleet.infos(managers) if managers else fleet.infos(tgt="*")
-        manager, nodes = fleet.nodes_from([m for m in active_managers(infos) if m not in minions])
-        record = fleet.record()
-        mine = {n.id: n for n in nodes if record.get(n.id, n.hostname) in minions}
-        removed, kept, refused = [], [], []
-        if not mine:
-            return {
-                "manager": manager,
-                "drained": [],
-                "removed": [],
-                "kept_ready": [],
-                "refused": [],
-                "comment": "no swarm node belongs to these minions",
-            }
-        for node in mine.values():
-            if node.availability != "drain":
-                fleet.call(manager, "swarm.node_update", [node.id], availability="drain")
-        time.sleep(grace)  # the grace period itself, asked for by pillar
-        deadline = time.monotonic() + float(down_wait)
-        pending = dict(mine)
-        while pending:
-            current = {n.id: n for n in fleet.nodes_from([manager])[1]}
-            for node_id in list(pending):
-                node = current.get(node_id)
-                if node is None:
-                    pending.pop(node_id)
-                elif node.status != "ready":
-                    try:
-                        fleet.call(manager, "swarm.remove_node", [node_id])
-                        removed.append(node.hostname)
-                    except SwarmError as exc:  # quorum: keep going with the others
-                        refused.append(f"{node.hostname}: {exc}")
-                    pending.pop(node_id)
-            if pending and time.monotonic() > deadline:
-                kept = sorted(n.hostname for n in pending.values())
-                break
-            if pending:
-                time.sleep(1)
+        return departures.retire(fleet, minions, conf, grace, float(down_wait))
     except (SwarmError, SaltInvocationError) as exc:
-        return _fail(f"retire {', '.join(minions)}: {exc}")
-    return {
-        "manager": manager,
-        "drained": sorted(n.hostname for n in mine.values()),
-        "removed": removed,
-        "kept_ready": kept,
-    }
+        return _fail(f"retire {', '.join(map(repr, minions))}: {exc}")
 
 
 def recover(timeout=10, wait=60):
@@ -509,7 +401,7 @@ def recover(timeout=10, wait=60):
             raise SaltInvocationError("pillar swarm:managers is empty: who are the managers?")
         managers = fleet.matched(*_target(conf["managers"], "managers"))[0]
         infos, _ = fleet.infos(managers)
-        standing = active_managers(infos)
+        standing = active_managers(infos, managers)
         try:
             leader_seen, nodes = fleet.nodes_from(standing)
         except SwarmError:

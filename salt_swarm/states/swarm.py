@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 __virtualname__ = "swarm"
 # Where swarm.nodes_settled leaves the node list it read for swarm.conforms (same run).
 SETTLED_LIST = "salt_swarm.settled_nodes"
+# minion -> node id its join or init returned this run: swarm.conforms records them.
+JOINED = "salt_swarm.joined_nodes"
 
 
 def __virtual__():
@@ -625,7 +627,7 @@ def conforms(
         # First look: the node list the settings step read after its changes.
         fleet.listed[settled["manager"]] = settled["rows"]
     while True:
-        found = _check_once(fleet, expect, args)
+        found = _check_once(fleet, expect, args, __context__.get(JOINED) if expect else None)
         if not isinstance(found, dict) or "differences" not in found:
             return _fail(ret, f"swarm.check gave no answer: {found!r}")
         from_settings = bool(settled) and found.get("manager") == settled["manager"]
@@ -633,6 +635,8 @@ def conforms(
             fleet.listed.clear()  # any further look asks a manager again
         settled = None
         if found["result"]:
+            if expect:
+                __context__.pop(JOINED, None)
             how = "on the node list the settings step read" if from_settings else "checked"
             ret["comment"] = f"the swarm is as pillar says ({how} through {found['manager']})"
             return ret
@@ -647,7 +651,7 @@ def conforms(
         time.sleep(0.5)
 
 
-def _check_once(fleet, expect, args):
+def _check_once(fleet, expect, args, joined=None):
     """One ``swarm.check``: against the plan's ``expect`` in this process, else through
     the runner (which plans first)."""
     if fleet is None:
@@ -656,7 +660,7 @@ def _check_once(fleet, expect, args):
     from salt_swarm.master import checks
 
     try:
-        return checks.check_expected(fleet, expect)
+        return checks.check_expected(fleet, expect, joined)
     except SwarmError as exc:
         return {"result": False, "differences": [str(exc)], "warnings": [], "manager": None}
 
@@ -725,6 +729,7 @@ def first_manager(name, minion, options=None, availability=None):
         new = {"state": "active manager"}
         if not test:
             new.update(node_id=res["node_id"], cluster_id=res["cluster_id"])
+            __context__.setdefault(JOINED, {})[minion] = res["node_id"]
         ret["changes"][minion] = {"old": "in no swarm", "new": new}
     if test:
         ret["comment"] += "; its mine entries would be sent to the master"
@@ -743,7 +748,7 @@ def members_joined(
     availability=None,
     mine_update=False,
     addr_function=None,
-    tokens_function=None,
+    token_function=None,
     settle=None,
 ):
     """
@@ -755,8 +760,8 @@ def members_joined(
     ``availability`` is set as they join (``drain`` for managers); with
     ``mine_update`` a joined manager sends its own mine entries before it answers.
     A member that fails is named with Docker's message, beside those that joined.
-    ``addr_function``/``tokens_function``: the mine functions' names when pillar
-    ``swarm:mine`` renames them. ``settle`` (``{nodes, hostnames, known}``, from the plan):
+    ``addr_function``/``token_function``: the mine functions' names (the address, and
+    the token of ``role``) when pillar ``swarm:mine`` renames them. ``settle`` (``{nodes, hostnames, known}``, from the plan):
     the node settings are applied beside the joins, as ``swarm.nodes_settled``
     would after them, by the manager that gave the tokens; it labels the members'
     nodes as they appear (changes under ``node settings``). Runs on the master
@@ -785,13 +790,10 @@ def members_joined(
     if not members:
         ret["comment"] = "no member to join"
         return ret
-    names = {
-        "addr_function": addr_function or joins.MINE_ADDR,
-        "tokens_function": tokens_function or joins.MINE_TOKENS,
-    }
+    names = {"addr_function": addr_function, "token_function": token_function}
     listed = ", ".join(members)
     if __opts__["test"]:
-        found = joins.join_data(__opts__, managers, **names)
+        found = joins.join_data(__opts__, managers, role, **names)
         ret["result"] = None
         ret["changes"] = {m: {"new": role} for m in members}
         through = (
@@ -810,6 +812,7 @@ def members_joined(
     for minion, res in sorted(got["done"].items()):
         if res.get("changed"):
             ret["changes"][minion] = {"new": role, "node_id": res.get("node_id")}
+            __context__.setdefault(JOINED, {})[minion] = res.get("node_id")
         if res.get("unlocked"):  # locked since its daemon restarted
             ret["changes"].setdefault(minion, {})["unlocked"] = True
     parts = []

@@ -255,7 +255,7 @@ def test_a_rotated_worker_token_is_what_the_next_join_reads_from_the_mine(lab, l
     assert_built(lab)
     assert run.changed > 0, run.out  # host4 joined again (not a converged no-op)
     assert swarms.local_state(lab, "host4")["LocalNodeState"] == "active"
-    mine = lab.salt_json("host4", "mine.get", "host1", "swarm.join_tokens").data["host4"]
+    mine = lab.salt_json("host4", "mine.get", "host1", "swarm.worker_token").data["host4"]
     assert mine["host1"]["worker"] == new
 
 

@@ -84,15 +84,24 @@ def test_outsider_cannot_read_tokens_and_stays_out(lab, lab_hosts, mine_pillar):
     assert salt(lab, first, "mine.update")[0] == 0
     wait_for(lambda: master_sees_manager(lab, first), 30, "manager address on the master")
 
-    _, ret, _ = salt(lab, member, "mine.get", "*", "swarm.join_tokens")
+    _, ret, _ = salt(lab, member, "mine.get", "*", "swarm.worker_token")
     assert set(ret[member]) == {first}
-    _, ret, out = salt(lab, outsider, "mine.get", "*", "swarm.join_tokens")
+    # A worker reads the worker token, never the manager token.
+    _, ret, out = salt(lab, member, "mine.get", "*", "swarm.manager_token")
+    assert ret[member] == {} and not SECRET.search(out)
+    _, ret, out = salt(lab, outsider, "mine.get", "*", "swarm.worker_token")
     assert ret[outsider] == {} and not SECRET.search(out)
 
     code, ret, out = salt(lab, outsider, "swarm.join", "mine_timeout=2")
     assert code != 0
-    assert "allowed to read the tokens" in out
+    assert "allowed to read the worker token" in out
     assert swarms.local_state(lab, outsider)["LocalNodeState"] == "inactive"
+
+    # A member worker that asks to join as a manager cannot read that token either.
+    code, ret, out = salt(lab, member, "swarm.join", "role=manager", "mine_timeout=2")
+    assert code != 0
+    assert "allowed to read the manager token" in out
+    assert swarms.local_state(lab, member)["LocalNodeState"] == "inactive"
 
 
 def test_cidr_that_matches_nothing_fails_through_the_master(lab, lab_hosts, bare_hosts):

@@ -83,10 +83,16 @@ def test_no_token_or_unlock_key_in_outputs_job_cache_logs_or_outsider_mine(
     for text in outputs:
         assert not any(s in text for s in secrets) and not SECRET.search(text), text
     assert not any(s in all_jobs for s in secrets)
-    outsider = lab.salt_json("outsider1", "mine.get", "*", "swarm.join_tokens")
-    assert outsider.data["outsider1"] == {}
+    for function in ("swarm.worker_token", "swarm.manager_token"):
+        outsider = lab.salt_json("outsider1", "mine.get", "*", function)
+        assert outsider.data["outsider1"] == {}
     assert any((lab.paths.root / MINE_STORE).iterdir())  # the skipped store is where we think
     assert hits(lab.paths.root, secrets) == []
     # The mine does hold them, for members: that is how they join.
-    member = lab.salt_json("host4", "mine.get", "host1", "swarm.join_tokens")
+    member = lab.salt_json("host4", "mine.get", "host1", "swarm.worker_token")
     assert member.data["host4"]["host1"]["worker"] == tokens["Worker"]
+    # ... and the manager token for managers only: host4 is a worker.
+    worker = lab.salt_json("host4", "mine.get", "host1", "swarm.manager_token")
+    assert worker.data["host4"] == {}
+    manager = lab.salt_json("host2", "mine.get", "host1", "swarm.manager_token")
+    assert manager.data["host2"]["host1"]["manager"] == tokens["Manager"]

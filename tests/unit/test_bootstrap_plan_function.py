@@ -1,6 +1,8 @@
 """swarm.bootstrap_plan: the plan in the orchestrate's render runs only on the master,
 and a refused plan comes back as data the SLS turns into a failing step."""
 
+from types import SimpleNamespace
+
 import pytest
 from salt.exceptions import CommandExecutionError
 
@@ -21,7 +23,7 @@ def test_a_bad_pillar_key_comes_back_as_an_error_before_any_publish(monkeypatch)
         raise AssertionError("planned despite a bad pillar key")
 
     monkeypatch.setattr(planning, "plan", no_publish)
-    monkeypatch.setattr("salt_swarm.master.fleet.Fleet", lambda *a, **k: None)
+    monkeypatch.setattr("salt_swarm.master.fleet.Fleet", lambda *a, **k: SimpleNamespace(opts={}))
     found = module.bootstrap_plan({"managers": "m*", "drain_managers": "sometimes"})
     assert found["retcode"] == 1
     assert "drain_managers" in found["error"]

@@ -1,6 +1,8 @@
 """Joins driven by the master: refused before any publish when the mine or a key is
 missing; every member's answer sorted into done and failed, tokens redacted."""
 
+import time
+
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -37,47 +39,58 @@ class FakeClient:
         self.published = []
 
     def cmd(self, tgt, fun, kwarg=None, **kw):
-        self.published.append((tgt, fun, kwarg))
+        self.published.append((tgt, fun, kwarg, kw.get("jid")))
         return self.answers
 
 
 class FakeFleet:
     def __init__(self, answers=None):
-        self.opts = {}
+        self.opts = {"hash_type": "sha256"}
         self.client = FakeClient(answers or {})
 
 
 @pytest.fixture
 def master(monkeypatch):
+    def acl(data):
+        return {"__saltmine_acl__": 1, "__data__": data, "allow_tgt": "m*"}
+
     mine = {
         "m1": {
             joins.MINE_ADDR: "10.0.0.1:2377",
-            joins.MINE_TOKENS: {"__saltmine_acl__": 1, "__data__": TOKENS, "allow_tgt": "*"},
+            joins.MINE_TOKEN["worker"]: acl({"cluster_id": "c1", "worker": TOKENS["worker"]}),
+            joins.MINE_TOKEN["manager"]: acl({"cluster_id": "c1", "manager": TOKENS["manager"]}),
         },
-        "m2": {joins.MINE_ADDR: None, joins.MINE_TOKENS: None},
+        "m2": {joins.MINE_ADDR: None, joins.MINE_TOKEN["worker"]: None},
     }
-    keys = {"w1": {"state": "accepted", "pub": PUB}, "w2": {"state": "pending", "pub": PUB}}
+    keys = {"w1": PUB}
     monkeypatch.setattr(joins.salt.cache, "factory", lambda opts: FakeCache({"mine": mine}))
-
-    class Key:
-        cache = FakeCache({"keys": keys})
-
-    monkeypatch.setattr(joins.salt.key, "get_key", lambda opts: Key())
-    return mine
+    monkeypatch.setattr(joins.salt_internals, "accepted_public_key", lambda opts, m: keys.get(m))
+    return keys
 
 
-def test_join_data_reads_the_acl_wrapped_entries_of_the_masters_mine(master):
-    got = joins.join_data({}, ["m2", "m1"])
-    assert got == {"managers": ["10.0.0.1:2377"], "tokens": TOKENS, "source": "m1"}
+def test_join_data_reads_the_acl_wrapped_entry_of_the_roles_token(master):
+    got = joins.join_data({}, ["m2", "m1"], "worker")
+    assert got == {
+        "managers": ["10.0.0.1:2377"],
+        "tokens": {"cluster_id": "c1", "worker": TOKENS["worker"]},
+        "source": "m1",
+    }
+    assert joins.join_data({}, ["m2", "m1"], "manager")["tokens"]["manager"] == TOKENS["manager"]
 
 
 def test_members_get_the_roles_token_sealed_to_their_own_key_in_one_publish(master):
     fleet = FakeFleet({"w1": {"retcode": 0, "ret": {"changed": True, "node_id": "n1"}}})
     got = joins.join_members(fleet, ["w1"], "worker", ["m1"], availability="active")
-    ((tgt, fun, kwarg),) = fleet.client.published
+    ((tgt, fun, kwarg, jid),) = fleet.client.published
     assert tgt == ["w1"] and fun == "swarm.join"
     assert kwarg["managers"] == ["10.0.0.1:2377"] and kwarg["availability"] == "active"
-    assert sealed.unseal(KEY, kwarg["sealed_token"]["w1"]) == TOKENS["worker"]
+    # Sealed for this role, in this very job (the publish carries the jid it was sealed for).
+    box = kwarg["sealed_token"]["w1"]
+    assert sealed.unseal(KEY, box, "worker", jid, time.time()) == TOKENS["worker"]
+    with pytest.raises(SwarmError, match="not this one"):
+        sealed.unseal(KEY, box, "worker", str(int(jid) + 1), time.time())
+    with pytest.raises(SwarmError, match="sealed for a worker join, not manager"):
+        sealed.unseal(KEY, box, "manager", jid, time.time())
     assert TOKENS["worker"] not in repr(kwarg)
     assert got == {
         "through": "m1",
@@ -88,9 +101,7 @@ def test_members_get_the_roles_token_sealed_to_their_own_key_in_one_publish(mast
 
 def test_no_usable_entry_is_refused_before_any_publish(master):
     fleet = FakeFleet()
-    with pytest.raises(
-        SwarmError, match="no address and join tokens of an active manager among m2"
-    ):
+    with pytest.raises(SwarmError, match="no address and worker join token of an active manager"):
         joins.join_members(fleet, ["w1"], "worker", ["m2"])
     assert fleet.client.published == []
 
@@ -102,20 +113,8 @@ def test_a_member_without_an_accepted_key_is_refused_before_any_publish(master):
     assert fleet.client.published == []
 
 
-def test_failures_and_silent_members_are_named_with_tokens_redacted(master, monkeypatch):
-    monkeypatch.setattr(
-        joins.salt.key,
-        "get_key",
-        lambda opts: type(
-            "K",
-            (),
-            {
-                "cache": FakeCache(
-                    {"keys": {m: {"state": "accepted", "pub": PUB} for m in ("w1", "w2", "w3")}}
-                )
-            },
-        )(),
-    )
+def test_failures_and_silent_members_are_named_with_tokens_redacted(master):
+    master.update(w2=PUB, w3=PUB)
     answers = {
         "w1": {"retcode": 0, "ret": {"changed": False}},
         "w2": {"retcode": 1, "ret": f"swarm join failed: bad token {TOKENS['worker']}"},

@@ -13,6 +13,9 @@ swarm:
   lost_grace: 2
 mine_functions:
   swarm.manager_addr: []
-  swarm.join_tokens:
+  swarm.worker_token:
     - allow_tgt: 'host*'
+    - allow_tgt_type: glob
+  swarm.manager_token:
+    - allow_tgt: 'host[1-3]'
     - allow_tgt_type: glob

@@ -10,9 +10,12 @@ swarm:
   labels:
     - {tgt: swarmworker, tgt_type: nodegroup, labels: {tier: app}}
     - {tgt: 'worker1 or worker2', tgt_type: compound, labels: {zone: a}}
-    - {tgt: 'G@id:worker3', tgt_type: compound, labels: {zone: b}}
+    - {tgt: 'E@worker3$', tgt_type: compound, labels: {zone: b}}
 mine_functions:
   swarm.manager_addr: []
-  swarm.join_tokens:
+  swarm.worker_token:
     - allow_tgt: 'N@swarmmanager or N@swarmworker'
     - allow_tgt_type: compound
+  swarm.manager_token:
+    - allow_tgt: swarmmanager
+    - allow_tgt_type: nodegroup

@@ -1,0 +1,138 @@
+"""Lost minions leave the swarm: what the reactor runs on a deleted key or a lost
+presence (runner ``swarm.retire``), checked before anything changes.
+
+An event's fields are what its sender wrote: a minion may fire
+``salt/presence/change`` with any ``lost`` list. A minion is retired only when the
+master itself sees it gone: no accepted key, or not connected and not answering a
+ping. Its nodes are found through the master's record of which minion runs which
+node (kept from reports that held up, core.claims), never by a hostname alone. One
+retire per minion at a time: a repeated event returns at once instead of holding a
+reactor thread for the grace period again. When a node was removed, the join tokens
+are rotated: the departed host knew them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import salt.cache
+
+from salt_swarm import salt_internals
+from salt_swarm.core.errors import SwarmError
+from salt_swarm.master.fleet import BANK, Fleet, active_managers
+from salt_swarm.master.targets import pillar_managers
+
+log = logging.getLogger(__name__)
+
+RETIRING = "retiring"  # master cache key: minion -> when its retire began (epoch seconds)
+PING_TIMEOUT = 3
+
+
+def really_lost(fleet: Fleet, minions: list[str]) -> tuple[list[str], dict[str, str]]:
+    """(minions the master sees gone, minion -> why it is not taken as lost)."""
+    accepted = fleet.accepted()
+    keyed = [m for m in minions if m in accepted]
+    connected = salt_internals.connected_minions(fleet.opts, keyed) if keyed else set()
+    asked = [m for m in keyed if m not in connected]
+    answered = set()
+    if asked:
+        ret = fleet.client.cmd(asked, "test.ping", tgt_type="list", timeout=PING_TIMEOUT)
+        answered = {m for m, v in (ret or {}).items() if v is True}
+    alive = {m: "connected to the master" for m in connected}
+    alive |= {m: "answers test.ping" for m in answered}
+    return [m for m in minions if m not in alive], alive
+
+
+def _claim(fleet: Fleet, minions: list[str], seconds: float) -> tuple[list[str], list[str]]:
+    """Mark ``minions`` as being retired: (those marked now, those already under way)."""
+    cache = salt.cache.factory(fleet.opts)
+    now = time.time()
+    current = cache.fetch(BANK, RETIRING)
+    current = current if isinstance(current, dict) else {}
+    running = {m for m, at in current.items() if isinstance(at, int | float) and now - at < seconds}
+    mine = [m for m in minions if m not in running]
+    kept = {m: at for m, at in current.items() if m in running}
+    cache.store(BANK, RETIRING, {**kept, **{m: now for m in mine}})
+    return mine, sorted(set(minions) & running)
+
+
+def _release(fleet: Fleet, minions: list[str]) -> None:
+    cache = salt.cache.factory(fleet.opts)
+    current = cache.fetch(BANK, RETIRING)
+    if isinstance(current, dict):
+        cache.store(BANK, RETIRING, {m: at for m, at in current.items() if m not in minions})
+
+
+def retire(fleet: Fleet, minions: list[str], conf: dict, grace: float, down_wait: float) -> dict:
+    """Drain the lost minions' nodes now, remove those still not Ready after ``grace``
+    (and up to ``down_wait`` more for Docker to mark them Down), then rotate the join
+    tokens if any was removed. ``conf``: the ``swarm:`` pillar."""
+    lost, alive = really_lost(fleet, minions)
+    out = {"drained": [], "removed": [], "kept_ready": [], "refused": []}
+    if alive:
+        out["not_lost"] = alive
+        log.warning("swarm.retire: not retiring %s: the master sees them up", sorted(alive))
+    if not lost:
+        out["comment"] = "none of these minions is gone: nothing to do"
+        return out
+    lost, under_way = _claim(fleet, lost, grace + down_wait + 120)
+    if under_way:
+        out["under_way"] = under_way
+    if not lost:
+        out["comment"] = "a retire of these minions is already under way"
+        return out
+    try:
+        return _retire(fleet, lost, conf, grace, down_wait, out)
+    finally:
+        _release(fleet, lost)
+
+
+def _retire(fleet, lost, conf, grace, down_wait, out) -> dict:
+    managers = [m for m in pillar_managers(fleet) if m not in lost]
+    infos, _ = fleet.infos(managers) if managers else ({}, set())
+    manager, nodes = fleet.nodes_from(active_managers(infos, managers))
+    fleet.remember(infos, nodes)
+    record = fleet.record()
+    theirs = {n.id: n for n in nodes if record.get(n.id) in lost}
+    out["manager"] = manager
+    if not theirs:
+        out["comment"] = "no swarm node belongs to these minions (by the master's record)"
+        return out
+    for node in theirs.values():
+        if node.availability != "drain":
+            fleet.call(manager, "swarm.node_update", [node.id], availability="drain")
+    out["drained"] = sorted(n.hostname for n in theirs.values())
+    time.sleep(grace)  # the grace period itself, asked for by pillar
+    deadline = time.monotonic() + float(down_wait)
+    pending = dict(theirs)
+    while pending:
+        current = {n.id: n for n in fleet.nodes_from([manager])[1]}
+        for node_id in list(pending):
+            node = current.get(node_id)
+            if node is None:
+                pending.pop(node_id)
+            elif node.status != "ready":
+                try:
+                    fleet.call(manager, "swarm.remove_node", [node_id])
+                    out["removed"].append(node.hostname)
+                except SwarmError as exc:  # quorum: keep going with the others
+                    out["refused"].append(f"{node.hostname}: {exc}")
+                pending.pop(node_id)
+        if pending and time.monotonic() > deadline:
+            out["kept_ready"] = sorted(n.hostname for n in pending.values())
+            break
+        if pending:
+            time.sleep(1)
+    if out["removed"]:
+        out["tokens_rotated"] = rotate_tokens(fleet, manager, managers)
+    return out
+
+
+def rotate_tokens(fleet: Fleet, manager: str, managers: list[str]) -> bool:
+    """New join tokens through ``manager`` (members are not affected), then every
+    answering manager sends its mine entries again, so joiners get the new ones."""
+    fleet.call(manager, "swarm.update", rotate_worker_token=True, rotate_manager_token=True)
+    if managers:
+        fleet.client.cmd(managers, "swarm.mine_refresh", tgt_type="list", timeout=fleet.timeout)
+    return True

@@ -1,0 +1,128 @@
+"""The few Salt internals salt-swarm uses, in one place, the same on Salt 3006 to 3008.
+
+Everything else goes through the loader (``__salt__``, ``__opts__``). What is here:
+the minion's private key (to open sealed tokens), a mine send that waits for the
+master's answer, the mine entry ACL wrapper, and on the master the accepted keys,
+the grain cache and which minions are connected.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from cryptography.hazmat.primitives import serialization
+
+# ---- minion side ---------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def _private_key(path: str, mtime_ns: int):
+    with open(path, "rb") as handle:
+        return serialization.load_pem_private_key(handle.read(), password=None)
+
+
+def minion_private_key(opts: dict):
+    """The minion's RSA key (``pki_dir/minion.pem``) as a ``cryptography`` key; loaded
+    once per process while the file is unchanged (the grain module preloads it)."""
+    path = os.path.join(opts["pki_dir"], "minion.pem")
+    return _private_key(path, os.stat(path).st_mtime_ns)
+
+
+def send_mine(opts: dict, data: dict):
+    """Store ``data`` (alias -> value, ACL-wrapped where needed) as this minion's mine
+    entries on the master, waiting for its answer: what ``mine.update`` sends, without
+    its fire-and-forget. Returns the master's answer (True when stored)."""
+    import salt.channel.client
+
+    load = {"cmd": "_mine", "data": data, "id": opts["id"], "clear": False}
+    with salt.channel.client.ReqChannel.factory(opts) as channel:
+        return channel.send(load)
+
+
+def mine_function_definition(spec):
+    """(function name or None, args, kwargs, acl) of one ``mine_functions`` entry."""
+    import salt.utils.mine
+
+    return salt.utils.mine.parse_function_definition(spec)
+
+
+def mine_acl_wrapped(value, acl: dict):
+    """``value`` wrapped with its ``allow_tgt`` ACL, as the master stores such an entry."""
+    import salt.utils.mine
+
+    return salt.utils.mine.wrap_acl_structure(value, **acl) if acl.get("allow_tgt") else value
+
+
+def mine_entry_data(entry):
+    """A mine entry's data, without the ACL wrapper ``allow_tgt`` adds."""
+    import salt.utils.mine
+
+    if isinstance(entry, dict) and salt.utils.mine.MINE_ITEM_ACL_ID in entry:
+        return entry.get(salt.utils.mine.MINE_ITEM_ACL_DATA)
+    return entry
+
+
+# ---- master side ---------------------------------------------------------------
+
+
+def accepted_minions(opts: dict) -> set[str]:
+    import salt.key
+
+    keys = salt.key.get_key(opts).list_status("accepted")
+    return set(keys.get("minions", []))
+
+
+def accepted_public_key(opts: dict, minion: str) -> str | None:
+    """The PEM of ``minion``'s accepted key, None when it has none (pending, rejected,
+    denied or unknown)."""
+    import salt.key
+
+    keys = salt.key.get_key(opts)
+    cache = getattr(keys, "cache", None)
+    if cache is not None and hasattr(keys, "list_status") and _has_key_cache(opts):
+        record = cache.fetch("keys", minion)
+        if isinstance(record, dict):
+            return record.get("pub") if record.get("state") == "accepted" else None
+        return None
+    # Salt 3006 and 3007: one file per accepted minion under pki_dir/minions.
+    if minion not in accepted_minions(opts):
+        return None
+    path = os.path.join(opts["pki_dir"], "minions", minion)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _has_key_cache(opts: dict) -> bool:
+    """Salt 3008 keeps keys in a cache (``keys.cache_driver``); older ones in files."""
+    return "keys.cache_driver" in opts
+
+
+def cached_grains(opts: dict, minion: str) -> dict:
+    """The grains the master has cached for ``minion`` (what it last reported)."""
+    import salt.cache
+
+    cache = salt.cache.factory(opts)
+    grains = cache.fetch("grains", minion)  # Salt 3008
+    if not isinstance(grains, dict):
+        data = cache.fetch(f"minions/{minion}", "data")  # Salt 3006 and 3007
+        grains = data.get("grains") if isinstance(data, dict) else None
+    return grains if isinstance(grains, dict) else {}
+
+
+def connected_minions(opts: dict, among) -> set[str]:
+    """Those of ``among`` the master sees connected (Salt's presence check)."""
+    import salt.utils.minions
+
+    return set(salt.utils.minions.CkMinions(opts).connected_ids(subset=list(among)))
+
+
+def matched(opts: dict, tgt, tgt_type: str) -> tuple[list[str], list[str]]:
+    """(minions a target matches, names a list target gives that are no minion)."""
+    import salt.utils.minions
+
+    found = salt.utils.minions.CkMinions(opts).check_minions(tgt, tgt_type)
+    return sorted(found.get("minions", [])), sorted(found.get("missing", []))
