@@ -10,12 +10,15 @@
     minion its join token sealed to that minion's key (swarm.members_joined).
     Members the plan finds in place get no join step, and node settings run only
     when a node differs: a converged swarm costs the plan alone (the check then
-    uses the node list the plan read). -#}
+    uses the node list the plan read).
+    Minion ids and hostnames come from the minions: they go into values only,
+    through json(); state IDs are made of constants and counters. -#}
 {%- from "swarm/map.jinja" import swarm with context %}
+{%- from "swarm/json.jinja" import json %}
 {%- macro after(ns) %}
 {%- if ns.previous %}
     - require:
-      - {{ ns.previous_kind }}: {{ ns.previous }}
+      - {{ ns.previous_kind }}: {{ json(ns.previous) }}
 {%- endif %}
 {%- endmacro %}
 {#- The plan checks every setting, but it needs only whether the unlock key looks
@@ -34,7 +37,7 @@
 {%- if plan.get("error") %}
 swarm plan refused:
   test.fail_without_changes:
-    - name: {{ plan.error | json }}
+    - name: {{ json(plan.error) }}
     - failhard: True
 {%- else %}
 {%- set first = plan.first_manager %}
@@ -43,23 +46,24 @@ swarm plan refused:
 {%- macro availability(minion) %}
 {%- set wanted = plan.nodes[plan.hostnames[minion]].availability %}
 {%- if wanted != "active" %}
-    - availability: {{ wanted }}
+    - availability: {{ json(wanted) }}
 {%- endif %}
 {%- endmacro %}
 {%- macro join_args(role) %}
+{%- set token_function = mine_names.get(role ~ "_token_function") %}
     - role: {{ role }}
-    - managers: {{ all_managers | json }}
+    - managers: {{ json(all_managers) }}
 {%- if mine_names.get("addr_function") %}
-    - addr_function: {{ mine_names.addr_function | json }}
+    - addr_function: {{ json(mine_names.addr_function) }}
 {%- endif %}
-{%- if mine_names.get("tokens_function") %}
-    - tokens_function: {{ mine_names.tokens_function | json }}
+{%- if token_function %}
+    - token_function: {{ json(token_function) }}
 {%- endif %}
 {%- endmacro %}
 {%- for warning in plan.warnings %}
 swarm warning {{ loop.index }}:
   test.show_notification:
-    - text: {{ warning | json }}
+    - text: {{ json(warning) }}
 {%- endfor %}
 {%- set ns = namespace(previous=none, previous_kind="swarm") %}
 {%- if plan.to_join %}
@@ -69,7 +73,7 @@ swarm warning {{ loop.index }}:
     swarm made anew) before anyone reads them. #}
 swarm first manager:
   swarm.first_manager:
-    - minion: {{ first }}
+    - minion: {{ json(first) }}
 {%- set init_options = {} %}
 {%- for key in ("default_addr_pool", "subnet_size", "data_path_port", "autolock") %}
 {%-   if swarm.init.get(key) is not none %}
@@ -77,7 +81,7 @@ swarm first manager:
 {%-   endif %}
 {%- endfor %}
 {%- if init_options %}
-    - options: {{ init_options | json }}
+    - options: {{ json(init_options) }}
 {%- endif %}
 {{- availability(first) }}
     - failhard: True
@@ -90,26 +94,28 @@ swarm first manager:
 
 {#- Removed from the swarm while it was down (swarm.recover): it still believes it
     is a member, so it leaves by force before joining again. #}
-swarm manager {{ manager }} leaves its stale swarm:
+swarm manager {{ loop.index }} leaves its stale swarm:
   salt.function:
     - name: swarm.leave
-    - tgt: {{ manager }}
+    - tgt: [{{ json(manager) }}]
+    - tgt_type: list
     - kwarg: {force: True}
     - failhard: True
 {{- after(ns) }}
-{%- set ns.previous = "swarm manager " ~ manager ~ " leaves its stale swarm" %}
+{%- set ns.previous = "swarm manager " ~ loop.index ~ " leaves its stale swarm" %}
 {%- set ns.previous_kind = "salt" %}
 {%- endif %}
 
-swarm manager {{ manager }}:
+swarm manager {{ loop.index }}:
   swarm.members_joined:
-    - members: [{{ manager | json }}]
+    - name: {{ json(manager) }}
+    - members: [{{ json(manager) }}]
 {{- join_args("manager") }}
 {{- availability(manager) }}
     - mine_update: True
     - failhard: True
 {{- after(ns) }}
-{%- set ns.previous = "swarm manager " ~ manager %}
+{%- set ns.previous = "swarm manager " ~ loop.index %}
 {%- set ns.previous_kind = "swarm" %}
 
 {%- endfor %}
@@ -120,7 +126,7 @@ swarm manager {{ manager }}:
 swarm stale workers leave:
   salt.function:
     - name: swarm.leave
-    - tgt: {{ stale_workers | join(",") }}
+    - tgt: {{ json(stale_workers) }}
     - tgt_type: list
     - kwarg: {force: True}
     - failhard: True
@@ -135,12 +141,12 @@ swarm workers:
   {#- One publish for all of them: no state compile, no pillar render per worker.
       The node settings go beside it: the manager labels the nodes as they appear. #}
   swarm.members_joined:
-    - members: {{ joining_workers | json }}
+    - members: {{ json(joining_workers) }}
 {{- join_args("worker") }}
     - settle:
-        nodes: {{ plan.nodes | json }}
-        hostnames: {{ plan.hostnames | json }}
-        known: {{ plan.known_nodes | json }}
+        nodes: {{ json(plan.nodes) }}
+        hostnames: {{ json(plan.hostnames) }}
+        known: {{ json(plan.known_nodes) }}
     - failhard: True
 {{- after(ns) }}
 {%- set ns.previous = "swarm workers" %}
@@ -151,8 +157,8 @@ swarm workers:
 
 swarm node settings:
   swarm.nodes_settled:
-    - nodes: {{ plan.nodes | json }}
-    - managers: {{ all_managers | json }}
+    - nodes: {{ json(plan.nodes) }}
+    - managers: {{ json(all_managers) }}
 {{- after(ns) }}
 {%- set ns.previous = "swarm node settings" %}
 {%- set ns.previous_kind = "swarm" %}
@@ -161,15 +167,15 @@ swarm node settings:
 swarm conforms to pillar:
   swarm.conforms:
     - expect:
-        first_manager: {{ first | json }}
-        managers: {{ plan.managers | json }}
-        workers: {{ plan.workers | json }}
-        hostnames: {{ plan.hostnames | json }}
-        nodes: {{ plan.nodes | json }}
-    - wait: {{ swarm.check_wait }}
+        first_manager: {{ json(first) }}
+        managers: {{ json(plan.managers) }}
+        workers: {{ json(plan.workers) }}
+        hostnames: {{ json(plan.hostnames) }}
+        nodes: {{ json(plan.nodes) }}
+    - wait: {{ json(swarm.check_wait) }}
 {%- if plan.get("seen") %}
     {#- Nothing to change: the plan's own reading of the nodes is the check. #}
-    - seen: {{ plan.seen | json }}
+    - seen: {{ json(plan.seen) }}
 {%- endif %}
 {{- after(ns) }}
 {%- endif %}

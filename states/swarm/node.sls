@@ -3,6 +3,7 @@
     `salt-run swarm.plan` computes them from the role targets and `swarm:labels`.
     The orchestrate itself uses the state swarm.nodes_settled (any answering
     manager, promotions before demotions); this SLS is for running by hand. -#}
+{%- from "swarm/json.jinja" import json %}
 
 {#- First: a rebuilt host joins as a new node; its old self goes once Down. #}
 swarm stale twin nodes:
@@ -10,19 +11,19 @@ swarm stale twin nodes:
     - name: stale twins
 
 {%- for hostname, want in salt["pillar.get"]("swarm_nodes", {}) | dictsort %}
-swarm node {{ hostname }}:
+swarm node {{ loop.index }}:
   swarm.node:
     - require:
       - swarm: swarm stale twin nodes
-    - name: {{ hostname }}
+    - name: {{ json(hostname) }}
 {%- if want.get("role") %}
-    - role: {{ want.role }}
+    - role: {{ json(want.role) }}
 {%- endif %}
 {%- if want.get("availability") %}
-    - availability: {{ want.availability }}
+    - availability: {{ json(want.availability) }}
 {%- endif %}
 {%- if want.get("labels") %}
-    - labels: {{ want.labels | json }}
+    - labels: {{ json(want.labels) }}
 {%- endif %}
 {%- endfor %}
 

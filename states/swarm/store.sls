@@ -4,14 +4,15 @@
     publishes there. Labels from grains (swarm:grain_labels) follow. -#}
 {%- from "swarm/map.jinja" import swarm with context %}
 {%- from "swarm/role.jinja" import role with context %}
+{%- from "swarm/json.jinja" import json %}
 {%- if not role %}
 {{ raise("swarm.store: this minion is in neither swarm:managers nor swarm:workers") }}
 {%- endif %}
 swarm member through the token store:
   swarm.store_joined:
     - role: {{ "manager" if role == "managers" else "worker" }}
-    - store: {{ swarm.token_store | json }}
-    - advertise_addr: {{ (swarm.advertise_addr or none) | json }}
+    - store: {{ json(swarm.token_store) }}
+    - advertise_addr: {{ json(swarm.advertise_addr or none) }}
 {%- if role == "managers" %}
-    - listen_addr: {{ (swarm.listen_addr or none) | json }}
+    - listen_addr: {{ json(swarm.listen_addr or none) }}
 {%- endif %}
