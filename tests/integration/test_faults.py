@@ -118,7 +118,7 @@ def test_a_manager_dockerd_stopped_mid_run_fails_naming_it_and_a_rerun_completes
     try:
         result = run.result(timeout=300)
         assert result.code != 0 and result.failed >= 1, result.out
-        assert "swarm manager host3" in result.out
+        assert "ID: swarm manager 2" in result.out and "Name: host3" in result.out
         assert "cannot reach the Docker daemon" in result.out, result.out
     finally:
         lab.start_daemon("host3", "dockerd")
