@@ -61,12 +61,13 @@ def _conf(key, default=None):
 
 
 def _settings():
+    verify = _conf("tls_verify")  # None when not set: DockerSettings tells unset from true
     return DockerSettings(
         url=_conf("docker_url", ""),
         tls_cert=_conf("tls_cert", ""),
         tls_key=_conf("tls_key", ""),
         tls_ca=_conf("tls_ca", ""),
-        tls_verify=_truthy(_conf("tls_verify", True)),
+        tls_verify=None if verify is None else _truthy(verify),
         timeout=int(_conf("timeout", DEFAULT_TIMEOUT)),
     )
 
