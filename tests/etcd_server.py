@@ -63,13 +63,10 @@ class EtcdServer:
             *extra,
         ]
         if tls:
-            args += [
-                f"--cert-file={tls['server_cert']}",
-                f"--key-file={tls['server_key']}",
-                f"--trusted-ca-file={tls['ca']}",
-            ]
+            args += [f"--cert-file={tls['server_cert']}", f"--key-file={tls['server_key']}"]
             if client_cert_auth:
-                args.append("--client-cert-auth")
+                # etcd asks for a client certificate whenever it has a trusted CA file.
+                args += [f"--trusted-ca-file={tls['ca']}", "--client-cert-auth"]
         self.log = open(self.dir / "etcd.log", "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
 

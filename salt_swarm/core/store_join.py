@@ -283,7 +283,7 @@ def _apply_labels(client, store, want: StoreJoin, now: dict, test: bool, out: di
     owned = list(want.labels_owned)
     plan, skipped, gone = vet_label_entries(entries, nodes, owned)
     for why in skipped:
-        log.warning("swarm: published labels %s: skipped", why)
+        log.warning("swarm: skipped published labels %s", why)
     out["skipped"] += skipped
     for name in gone:
         if not test:
