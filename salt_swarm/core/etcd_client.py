@@ -4,14 +4,20 @@ Keys and values travel base64-encoded, as the gateway wants. Values are stored a
 text so dicts and lists round-trip; a value someone wrote as plain text (etcdctl put)
 comes back as that text. Every error is a ``SwarmError`` naming the URL and etcd's own
 message; a password never appears in one.
+
+Leases (``/v3/lease/grant``, ``keepalive``, ``revoke``) let a key live only as long as
+its writer keeps the lease alive: the token store's election record uses one.
 """
 
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
+import math
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -100,6 +106,16 @@ class EtcdClient:
         for url in urls:
             if not isinstance(url, str) or not url.startswith(("http://", "https://")):
                 raise SwarmError(f"{where}: url {url!r} must start with http:// or https://")
+        if profile.get("password"):
+            key = "urls" if "urls" in profile else "url"
+            for url in urls:
+                if url.startswith("http://") and not is_loopback_url(url):
+                    raise SwarmError(
+                        f"{where}: {key} {url!r} is plain http, so the password would cross "
+                        "the network in clear: use an https:// URL (plain http with a "
+                        "username and password is allowed only to a loopback address, "
+                        "127.0.0.0/8 or ::1)"
+                    )
         for field in ("prefix", "username", "password", "ca_file", "cert_file", "key_file"):
             if profile.get(field) is not None and not isinstance(profile[field], str):
                 raise SwarmError(f"{where}: {field} must be a string")
@@ -136,39 +152,86 @@ class EtcdClient:
         kvs = reply.get("kvs") or []
         return self._entry(key, kvs[0]) if kvs else None
 
-    def put(self, key: str, value) -> None:
-        self.call("/v3/kv/put", {"key": self._key(key), "value": self._value(value)})
+    def get_prefix(self, prefix: str) -> dict[str, Entry]:
+        """Every key that starts with ``prefix``: {the rest of the key: its entry}."""
+        full = self._full(prefix).encode()
+        body = {"key": base64.b64encode(full).decode(), "range_end": _range_end(full)}
+        found = {}
+        for kv in self.call("/v3/kv/range", body).get("kvs") or []:
+            name = base64.b64decode(kv.get("key", "")).decode("utf-8", "replace")
+            rest = name[len(full.decode()) :]
+            found[rest] = self._entry(prefix + rest, kv)
+        return found
+
+    def put(self, key: str, value, lease: int | None = None) -> None:
+        body = {"key": self._key(key), "value": self._value(value)}
+        if lease:
+            body["lease"] = str(lease)
+        self.call("/v3/kv/put", body)
 
     def delete(self, key: str) -> bool:
         """Remove ``key``; True when it existed."""
         reply = self.call("/v3/kv/deleterange", {"key": self._key(key)})
         return int(reply.get("deleted", 0)) > 0
 
-    def create(self, key: str, value) -> tuple[bool, Any]:
-        """Put ``value`` only if ``key`` does not exist yet, in one transaction.
+    def create(
+        self, key: str, value, lease: int | None = None, unless: tuple = ()
+    ) -> tuple[bool, Any]:
+        """Put ``value`` only if ``key`` does not exist yet (nor any key in ``unless``),
+        in one transaction; with ``lease``, the key lives only as long as that lease.
 
-        Returns (won, current): whether this call wrote it, and the value now stored.
+        Returns (won, current): whether this call wrote it, and the value now at ``key``.
         """
-        cmp = {"key": self._key(key), "target": "CREATE", "result": "EQUAL", "create_revision": "0"}
-        return self._txn(key, cmp, value)
+        compare = [self._absent(k) for k in (key, *unless)]
+        return self._txn(key, compare, value, lease)
 
-    def replace(self, key: str, mod_revision: int, value) -> tuple[bool, Any]:
+    def replace(
+        self, key: str, mod_revision: int, value, lease: int | None = None
+    ) -> tuple[bool, Any]:
         """Put ``value`` only if ``key`` was last changed at ``mod_revision`` (compare-and-swap)."""
-        cmp = {
-            "key": self._key(key),
-            "target": "MOD",
-            "result": "EQUAL",
-            "mod_revision": str(mod_revision),
-        }
-        return self._txn(key, cmp, value)
+        return self._txn(key, [self._unchanged(key, mod_revision)], value, lease)
 
-    def _txn(self, key: str, compare: dict, value) -> tuple[bool, Any]:
-        k = self._key(key)
+    def delete_if(self, key: str, mod_revision: int) -> bool:
+        """Remove ``key`` only if it was last changed at ``mod_revision``; True if removed."""
         reply = self.call(
             "/v3/kv/txn",
             {
-                "compare": [compare],
-                "success": [{"request_put": {"key": k, "value": self._value(value)}}],
+                "compare": [self._unchanged(key, mod_revision)],
+                "success": [{"request_delete_range": {"key": self._key(key)}}],
+            },
+        )
+        return bool(reply.get("succeeded"))
+
+    def put_all(self, values: dict, lease_of: tuple[str, int] | None = None) -> bool:
+        """Put every ``key: value`` in one transaction; with ``lease_of=(key, lease)`` only
+        while that key still lives on that lease (False, nothing written, otherwise)."""
+        compare = []
+        if lease_of:
+            compare.append(
+                {
+                    "key": self._key(lease_of[0]),
+                    "target": "LEASE",
+                    "result": "EQUAL",
+                    "lease": str(lease_of[1]),
+                }
+            )
+        success = [
+            {"request_put": {"key": self._key(k), "value": self._value(v)}}
+            for k, v in values.items()
+        ]
+        reply = self.call("/v3/kv/txn", {"compare": compare, "success": success})
+        return bool(reply.get("succeeded"))
+
+    def _txn(self, key: str, compare: list, value, lease: int | None) -> tuple[bool, Any]:
+        k = self._key(key)
+        put = {"key": k, "value": self._value(value)}
+        if lease:
+            put["lease"] = str(lease)
+        reply = self.call(
+            "/v3/kv/txn",
+            {
+                "compare": compare,
+                "success": [{"request_put": put}],
                 "failure": [{"request_range": {"key": k}}],
             },
         )
@@ -179,11 +242,58 @@ class EtcdClient:
         kvs = (responses[0].get("response_range") or {}).get("kvs") or []
         return False, self._entry(key, kvs[0]).value if kvs else None
 
+    def _absent(self, key: str) -> dict:
+        return {
+            "key": self._key(key),
+            "target": "CREATE",
+            "result": "EQUAL",
+            "create_revision": "0",
+        }
+
+    def _unchanged(self, key: str, mod_revision: int) -> dict:
+        return {
+            "key": self._key(key),
+            "target": "MOD",
+            "result": "EQUAL",
+            "mod_revision": str(mod_revision),
+        }
+
+    # -- leases ---------------------------------------------------------------------
+
+    def grant_lease(self, ttl: float) -> int:
+        """A new lease of ``ttl`` seconds (rounded up; etcd may raise it to its minimum)."""
+        reply = self.call("/v3/lease/grant", {"TTL": str(max(1, math.ceil(ttl)))})
+        try:
+            return int(reply["ID"])
+        except (KeyError, TypeError, ValueError):
+            raise SwarmError("etcd /v3/lease/grant: the answer holds no lease ID") from None
+
+    def keepalive(self, lease: int) -> int:
+        """Renew ``lease``; its seconds left afterwards, 0 when it is gone (expired, revoked)."""
+        reply = self.call("/v3/lease/keepalive", {"ID": str(lease)})
+        result = reply.get("result") if isinstance(reply.get("result"), dict) else reply
+        try:
+            return max(0, int(result.get("TTL") or 0))
+        except (TypeError, ValueError):
+            return 0
+
+    def revoke_lease(self, lease: int) -> bool:
+        """End ``lease`` and delete every key on it; False when it was already gone."""
+        try:
+            self.call("/v3/lease/revoke", {"ID": str(lease)})
+        except SwarmError as exc:
+            if "lease not found" in str(exc):
+                return False
+            raise
+        return True
+
     # -- wire format ----------------------------------------------------------------
 
+    def _full(self, key: str) -> str:
+        return self.prefix + key.lstrip("/") if self.prefix else key
+
     def _key(self, key: str) -> str:
-        full = self.prefix + key.lstrip("/") if self.prefix else key
-        return base64.b64encode(full.encode()).decode()
+        return base64.b64encode(self._full(key).encode()).decode()
 
     @staticmethod
     def _value(value) -> str:
@@ -295,6 +405,26 @@ class _EtcdAnswer(Exception):
 
     def error(self) -> SwarmError:
         return SwarmError(f"etcd {self.where}: {self.message} (HTTP {self.status})")
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when ``url`` names a loopback address literally (127.0.0.0/8 or ::1)."""
+    try:
+        host = urllib.parse.urlsplit(url).hostname or ""
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _range_end(key: bytes) -> str:
+    """etcd's range end for "every key starting with ``key``" (base64)."""
+    end = bytearray(key)
+    while end and end[-1] == 0xFF:
+        end.pop()
+    if not end:
+        return base64.b64encode(b"\0").decode()  # every key from ``key`` on
+    end[-1] += 1
+    return base64.b64encode(bytes(end)).decode()
 
 
 def _error_message(exc: urllib.error.HTTPError) -> str:

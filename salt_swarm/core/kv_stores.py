@@ -1,14 +1,20 @@
 """The key-value stores join data can live in, bound to one path of an ``sdb://`` URI.
 
-Both kinds offer get, set, delete, ``create`` (write only if absent) and ``replace``
-(write only if unchanged since read), each returning ``(won, current)``:
+Both kinds offer get, set, delete, ``create`` (write only if absent, and only while
+the keys in ``unless`` are absent too) and ``replace`` (write only if unchanged since
+read), each returning ``(won, current)``; ``remove`` (delete only if unchanged) and
+``set_many`` (several keys at once):
 
-- ``EtcdStore``: the profile's driver is salt-swarm's ``etcd_swarm``; create and replace
-  are single etcd transactions, so exactly one of any number of racing callers wins.
+- ``EtcdStore``: the profile's driver is salt-swarm's ``etcd_swarm``; create, replace,
+  remove and set_many are single etcd transactions, so exactly one of any number of
+  racing callers wins. It has leases (``grant``, ``keepalive``, ``revoke``; a key
+  written with a lease vanishes when the lease ends) and lists keys by prefix
+  (``list``).
 - ``SdbStore``: any other sdb driver, through ``sdb.get``/``sdb.set``. Those offer no
   compare-and-set, so create and replace write, wait ``settle`` seconds, and read back
   (the value carries a random nonce). That catches most collisions but is NOT race-free:
-  two writers whose write/read-back windows do not overlap both believe they won.
+  two writers whose write/read-back windows do not overlap both believe they won. No
+  leases, no listing (``supports_leases``, ``supports_list`` are False).
 
 Values are JSON-able data. ``SdbStore`` writes them as JSON text, which any driver
 that stores strings keeps intact; ``delete`` there writes JSON null, since most sdb
@@ -69,6 +75,8 @@ def open_store(uri, opts: dict, sdb_get=None, sdb_set=None, field: str = "token_
 
 class EtcdStore:
     supports_cas = True
+    supports_leases = True
+    supports_list = True
 
     def __init__(self, client: EtcdClient, path: str, uri: str | None = None):
         self.client = client
@@ -81,27 +89,58 @@ class EtcdStore:
     def get(self, name: str):
         return _unwrap(self.client.get(self._key(name)))
 
+    def list(self, prefix: str) -> dict:
+        """{name after ``prefix``: value} of every key under ``prefix``."""
+        found = self.client.get_prefix(self._key(prefix))
+        return {name: _unwrap(entry.value) for name, entry in found.items()}
+
     def set(self, name: str, value) -> None:
         self.client.put(self._key(name), value)
+
+    def set_many(self, values: dict, lease_of: tuple[str, int] | None = None) -> bool:
+        """Write all ``values`` in one transaction; with ``lease_of=(name, lease)`` only
+        while that key still lives on that lease. False (nothing written) otherwise."""
+        fence = (self._key(lease_of[0]), lease_of[1]) if lease_of else None
+        return self.client.put_all({self._key(k): v for k, v in values.items()}, fence)
 
     def delete(self, name: str) -> None:
         self.client.delete(self._key(name))
 
-    def create(self, name: str, value):
-        return self.client.create(self._key(name), value)
+    def remove(self, name: str, expected) -> bool:
+        """Delete ``name`` only if it still holds ``expected``; True if it was deleted."""
+        entry = self.client.get_entry(self._key(name))
+        if entry is None or _unwrap(entry.value) != expected:
+            return False
+        return self.client.delete_if(self._key(name), entry.mod_revision)
 
-    def replace(self, name: str, expected, value):
+    def create(self, name: str, value, lease: int | None = None, unless: tuple = ()):
+        return self.client.create(
+            self._key(name), value, lease=lease, unless=tuple(self._key(k) for k in unless)
+        )
+
+    def replace(self, name: str, expected, value, lease: int | None = None):
         entry = self.client.get_entry(self._key(name))
         current = None if entry is None else _unwrap(entry.value)
         if current != expected:
             return False, current
         if entry is None:
-            return self.client.create(self._key(name), value)
-        return self.client.replace(self._key(name), entry.mod_revision, value)
+            return self.client.create(self._key(name), value, lease=lease)
+        return self.client.replace(self._key(name), entry.mod_revision, value, lease=lease)
+
+    def grant(self, ttl: float) -> int:
+        return self.client.grant_lease(ttl)
+
+    def keepalive(self, lease: int) -> int:
+        return self.client.keepalive(lease)
+
+    def revoke(self, lease: int) -> bool:
+        return self.client.revoke_lease(lease)
 
 
 class SdbStore:
     supports_cas = False
+    supports_leases = False
+    supports_list = False
 
     def __init__(self, uri: str, sdb_get, sdb_set, settle: float = DEFAULT_SETTLE, sleep=None):
         self.where = uri.rstrip("/")
@@ -126,12 +165,28 @@ class SdbStore:
         if self._sdb_set(self._uri(name), encode_value(value)) is False:
             raise SwarmError(f"{self._uri(name)}: sdb.set failed")
 
+    def set_many(self, values: dict, lease_of=None) -> bool:
+        """Write ``values`` one after the other, in order (no transaction, no lease)."""
+        if lease_of is not None:
+            raise SwarmError(f"{self.where}: this store has no leases")
+        for name, value in values.items():
+            self.set(name, value)
+        return True
+
     def delete(self, name: str) -> None:
         self.set(name, None)
 
-    def create(self, name: str, value):
+    def remove(self, name: str, expected) -> bool:
+        """Delete ``name`` if it holds ``expected`` (best effort: read, then write null)."""
         current = self.get(name)
-        if current is not None:
+        if current is None or not _same(current, expected):
+            return False
+        self.delete(name)
+        return True
+
+    def create(self, name: str, value, unless: tuple = ()):
+        current = self.get(name)
+        if current is not None or any(self.get(k) is not None for k in unless):
             return False, current
         return self._write_and_check(name, value)
 

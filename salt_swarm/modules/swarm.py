@@ -68,12 +68,13 @@ def _conf(key, default=None):
 
 
 def _settings():
+    verify = _conf("tls_verify")  # None when not set: DockerSettings tells unset from true
     return DockerSettings(
         url=_conf("docker_url", ""),
         tls_cert=_conf("tls_cert", ""),
         tls_key=_conf("tls_key", ""),
         tls_ca=_conf("tls_ca", ""),
-        tls_verify=_truthy(_conf("tls_verify", True)),
+        tls_verify=None if verify is None else _truthy(verify),
         timeout=int(_conf("timeout", DEFAULT_TIMEOUT)),
     )
 
@@ -423,20 +424,27 @@ def store_join(
     ``swarm:token_store`` (``sdb://<profile>/<path>``; salt-swarm's ``etcd_swarm``
     driver gives a race-free election, see docs/token-store.md).
 
-    Join data in the store: join through them. None yet: a manager takes part in
-    the store's election, and the one elected initializes the swarm (with
-    ``swarm:init`` options) and publishes the manager addresses and join tokens;
-    the others, and workers, wait up to ``wait`` seconds (``swarm:store_timeout``,
-    default 300) for them. A record of an elected node that never published is
-    taken over after ``election_ttl`` seconds (``swarm:election_ttl``; default
-    never). With ``swarm:first_manager`` set, only that minion may initialize
-    (for stores without compare-and-set). A member manager refreshes the store (tokens after a rotation, its
-    address). With ``swarm:grain_labels``, the node publishes the labels its
-    grains give, and managers apply every node's published labels. A store that
-    cannot be read is an error before anything changes.
+    Join data in the store: join through them (a worker reads only ``managers``
+    and ``worker_token``). None yet: a manager takes part in the store's election,
+    and the one elected initializes the swarm (with ``swarm:init`` options) and
+    publishes the manager addresses and join tokens; the others, and workers, wait
+    up to ``wait`` seconds (``swarm:store_timeout``, default 300) for them. On etcd
+    the election record lives on a lease of ``election_ttl`` seconds
+    (``swarm:election_ttl``, default 20) the elected node keeps alive while it
+    initializes: if it dies, another manager is elected once the lease runs out. On
+    other stores a record whose node never published is taken over after
+    ``election_ttl`` seconds by the wall clock (default never). With
+    ``swarm:first_manager`` set, only that minion may initialize (for stores without
+    compare-and-set). A member manager refreshes the store (tokens after a rotation,
+    its address; a store in salt-swarm 0.1's layout is moved to the current one).
+    With ``swarm:grain_labels``, a worker publishes the labels its grains give, and
+    managers apply them after checking each entry against the node list and their
+    own rules; a manager applies its own grain labels. A store that cannot be read
+    is an error before anything changes.
 
     Returns ``changed``, ``comment``, ``action`` (none, init or join), ``store``
-    (keys written, never their values) and ``labels`` (label changes by hostname).
+    (keys written, never their values), ``labels`` (label changes by hostname) and
+    ``skipped`` (published label entries refused, and why).
 
     CLI Example:
 

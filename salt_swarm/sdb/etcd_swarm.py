@@ -18,9 +18,10 @@ old python-etcd driver used). Profile, in the minion config or pillar:
       verify: true
       timeout: 5                      # seconds, per URL
 
-``sdb://myetcd/prod/tokens`` then reads the etcd key ``/salt-swarm/prod/tokens``.
+``sdb://myetcd/prod/managers`` then reads the etcd key ``/salt-swarm/prod/managers``.
 Values are stored as JSON text, so dicts and lists round-trip; plain text written by
-another tool comes back as a string. See docs/token-store.md.
+another tool comes back as a string. A password over an ``http://`` URL is refused
+unless the address is loopback (127.0.0.0/8, ::1). See docs/token-store.md.
 """
 
 from salt.exceptions import CommandExecutionError

@@ -7,7 +7,6 @@ unless SALT_SWARM_REQUIRE_LAB is set (CI), where they fail.
 
 from __future__ import annotations
 
-import datetime
 import json
 import socket
 import subprocess
@@ -26,7 +25,16 @@ from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.etcd_client import EtcdClient
 from salt_swarm.core.kv_stores import EtcdStore, SdbStore, open_store
 from salt_swarm.sdb import etcd_swarm
-from tests.etcd_server import EtcdServer, free_port
+from tests.etcd_server import (
+    EtcdServer,
+    add_role,
+    add_store_roles,
+    add_user,
+    b64,
+    enable_auth,
+    free_port,
+    make_tls_files,
+)
 
 WORKER = "SWMTKN-1-" + "a" * 50 + "-" + "w" * 25
 MANAGER = "SWMTKN-1-" + "a" * 50 + "-" + "m" * 25
@@ -59,26 +67,18 @@ def etcd_auth(etcd_binary, tmp_path_factory):
     try:
         admin = EtcdClient([server.url], timeout=2)
         server.wait_ready(admin)
-        for name, pw in (("root", ROOT_PW), ("reader", READER_PW), ("writer", WRITER_PW)):
-            admin.call("/v3/auth/user/add", {"name": name, "password": pw})
-        grants = {"root": None, "swarm-read": "READ", "swarm-write": "READWRITE"}
-        for role, perm in grants.items():
-            admin.call("/v3/auth/role/add", {"name": role})
-            if perm:
-                prefix = {"key": _b64("/swarm/"), "range_end": _b64("/swarm0"), "permType": perm}
-                admin.call("/v3/auth/role/grant", {"name": role, "perm": prefix})
-        for user, role in (("root", "root"), ("reader", "swarm-read"), ("writer", "swarm-write")):
-            admin.call("/v3/auth/user/grant", {"user": user, "role": role})
-        admin.call("/v3/auth/enable", {})
+        add_role(admin, "swarm-read", [("read", "/swarm/", True)])
+        add_role(admin, "swarm-write", [("readwrite", "/swarm/", True)])
+        add_user(admin, "reader", READER_PW, "swarm-read")
+        add_user(admin, "writer", WRITER_PW, "swarm-write")
+        enable_auth(admin, ROOT_PW)
         yield server
     finally:
         server.stop()
 
 
-def _b64(text):
-    import base64
-
-    return base64.b64encode(text.encode()).decode()
+def root_of(server):
+    return EtcdClient([server.url], username="root", password=ROOT_PW, timeout=2)
 
 
 def profile_for(server, **options):
@@ -125,7 +125,7 @@ def test_sdb_delete(etcd):
 def test_text_written_by_another_tool_reads_as_text(etcd):
     client = EtcdClient([etcd.url])
     key = unique("etcdctl")
-    client.call("/v3/kv/put", {"key": _b64(key), "value": _b64("not json {")})
+    client.call("/v3/kv/put", {"key": b64(key), "value": b64("not json {")})
     assert client.get(key) == "not json {"
 
 
@@ -177,23 +177,97 @@ def test_two_racing_elections_one_leader(etcd, attempt):
     assert token_store.leader(stores[0])["minion"] == results[0].leader
 
 
-def test_a_stale_leader_is_taken_over_by_exactly_one(etcd):
+def test_an_old_leader_record_without_a_lease_is_not_taken_over_on_etcd(etcd):
     path = unique("swarm/stale")
     EtcdStore(EtcdClient([etcd.url]), path).set("leader", {"minion": "dead", "at": 0})
-    stores = [EtcdStore(EtcdClient([etcd.url]), path) for _ in range(2)]
-    results = race(2, lambda i: token_store.elect(stores[i], f"host{i + 1}", ttl=60))
-    assert sorted(r.won for r in results) == [False, True]
-    assert next(r for r in results if r.won).took_over_from == "dead"
+    store = EtcdStore(EtcdClient([etcd.url]), path)
+    result = token_store.elect(store, "host1", ttl=2)
+    assert (result.won, result.leader) == (False, "dead")
+
+
+def test_nobody_is_elected_once_join_data_are_published(etcd):
+    store = EtcdStore(EtcdClient([etcd.url]), unique("swarm/published"))
+    token_store.publish(store, ["198.18.0.10:2377"], TOKENS)
+    result = token_store.elect(store, "host1")
+    assert (result.won, result.published) == (False, True)
+    assert store.get("leader") is None
+
+
+# -- the election's lease ---------------------------------------------------------------
+
+
+def wait_until(check, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        time.sleep(0.1)
+
+
+def test_a_dead_holders_record_lapses_and_another_manager_wins(etcd):
+    path = unique("swarm/lapse")
+    dead = EtcdStore(EtcdClient([etcd.url]), path)
+    other = EtcdStore(EtcdClient([etcd.url]), path)
+    held = token_store.elect(dead, "host1", ttl=2)  # and host1 "dies": nobody renews
+    assert held.won and held.lease
+    lost = token_store.elect(other, "host2", ttl=2)
+    assert (lost.won, lost.leader) == (False, "host1")
+    started = time.monotonic()
+    wait_until(lambda: token_store.vacant(other), 10, "host1's record to lapse")
+    assert time.monotonic() - started >= 1  # the lease, not an instant delete
+    won = token_store.elect(other, "host2", ttl=2)
+    assert won.won and token_store.leader(other)["minion"] == "host2"
+    with pytest.raises(SwarmError, match="election lease ran out before it published"):
+        token_store.publish(dead, ["198.18.0.10:2377"], TOKENS, election=held)
+    assert token_store.read_join_data(other, "worker") is None  # host1 published nothing
+    token_store.publish(other, ["198.18.0.11:2377"], TOKENS, election=won)
+    assert token_store.read_join_data(other, "worker").managers == ["198.18.0.11:2377"]
+
+
+def test_holding_keeps_the_record_past_its_ttl_and_revokes_it_after(etcd):
+    store = EtcdStore(EtcdClient([etcd.url]), unique("swarm/hold"))
+    won = token_store.elect(store, "host1", ttl=2)
+    with token_store.holding(store, won, ttl=2) as hold:
+        started = time.monotonic()
+        while time.monotonic() - started < 4:  # twice the TTL
+            assert token_store.leader(store)["minion"] == "host1"
+            time.sleep(0.25)
+        assert hold.renewals >= 3 and not hold.lost
+        token_store.publish(store, ["198.18.0.10:2377"], TOKENS, election=won)
+    assert store.get("leader") is None  # revoked at once, no waiting for the TTL
+    assert store.client.keepalive(won.lease) == 0
+    assert token_store.read_join_data(store, "manager").token == MANAGER
+
+
+def test_the_lease_calls_of_the_client(etcd):
+    client = EtcdClient([etcd.url])
+    lease = client.grant_lease(30)
+    assert 25 <= client.keepalive(lease) <= 30
+    key = unique("leased")
+    client.put(key, 1, lease=lease)
+    assert client.revoke_lease(lease) is True
+    assert client.get(key) is None
+    assert client.revoke_lease(lease) is False and client.keepalive(lease) == 0
+
+
+def test_prefix_listing_and_conditional_delete(etcd):
+    store = EtcdStore(EtcdClient([etcd.url], prefix="/sw/"), unique("swarm/list"))
+    store.set("labels/w1", {"a": 1})
+    store.set("labels/w2", {"b": 2})
+    store.set("labelsx", 3)  # outside the prefix
+    assert store.list("labels/") == {"w1": {"a": 1}, "w2": {"b": 2}}
+    assert not store.remove("labels/w1", {"a": 9})
+    assert store.remove("labels/w1", {"a": 1})
+    assert store.list("labels/") == {"w2": {"b": 2}}
 
 
 def test_publish_and_wait_through_etcd(etcd):
     store = open_store(f"sdb://myetcd/{unique('swarm/pub')}", {"myetcd": profile_for(etcd)})
     assert isinstance(store, EtcdStore)
-    assert token_store.read_join_data(store) is None
+    assert token_store.read_join_data(store, "worker") is None
     threading.Timer(0.5, token_store.publish, (store, ["198.18.0.10:2377"], TOKENS)).start()
     start = time.monotonic()
-    data = token_store.wait_for_join_data(store, timeout=10, poll=0.1)
-    assert data.managers == ["198.18.0.10:2377"] and data.tokens == TOKENS
+    data = token_store.wait_for_join_data(store, "worker", timeout=10, poll=0.1)
+    assert data.managers == ["198.18.0.10:2377"] and data.token == WORKER
     assert time.monotonic() - start < 5
 
 
@@ -201,8 +275,17 @@ def test_wait_gives_up_at_the_deadline(etcd):
     store = EtcdStore(EtcdClient([etcd.url]), unique("swarm/never"))
     start = time.monotonic()
     with pytest.raises(SwarmError, match="no join data .* after 1 s; no node holds"):
-        token_store.wait_for_join_data(store, timeout=1, poll=0.2)
+        token_store.wait_for_join_data(store, "manager", timeout=1, poll=0.2)
     assert 1 <= time.monotonic() - start < 3
+
+
+def test_an_old_layout_store_is_a_clear_error(etcd):
+    store = EtcdStore(EtcdClient([etcd.url]), unique("swarm/old"))
+    store.set("tokens", TOKENS)
+    store.set("managers", ["198.18.0.10:2377"])
+    with pytest.raises(token_store.OldLayout, match="salt-swarm 0.1's layout") as err:
+        token_store.read_join_data(store, "worker")
+    assert WORKER not in str(err.value) and MANAGER not in str(err.value)
 
 
 # -- auth -----------------------------------------------------------------------------
@@ -211,18 +294,73 @@ def test_wait_gives_up_at_the_deadline(etcd):
 def test_a_writer_on_the_prefix_can_elect_and_publish(etcd_auth):
     profile = profile_for(etcd_auth, prefix="/swarm/", username="writer", password=WRITER_PW)
     store = open_store("sdb://p/prod", {"p": profile})
-    assert token_store.elect(store, "host1").won
-    token_store.publish(store, ["198.18.0.10"], TOKENS)
-    assert token_store.read_join_data(store).managers == ["198.18.0.10"]
+    won = token_store.elect(store, "host1")
+    assert won.won
+    with token_store.holding(store, won):
+        token_store.publish(store, ["198.18.0.10"], TOKENS, election=won)
+    assert token_store.read_join_data(store, "manager").managers == ["198.18.0.10"]
+    assert store.get("leader") is None  # its own lease revoked: the role allows it
+
+
+@pytest.fixture
+def store_roles(etcd_auth):
+    """The store's manager and worker roles on a fresh path, as docs/token-store.md has
+    them: {manager, worker} -> an open store with that user's profile."""
+    path = unique("roles")
+    manager = (f"{path}-manager", "manager-pw-Hx51")
+    worker = (f"{path}-worker", "worker-pw-Rk08")
+    add_store_roles(root_of(etcd_auth), f"/salt-swarm/{path}/", manager, worker)
+    stores = {}
+    for role, (user, password) in (("manager", manager), ("worker", worker)):
+        profile = profile_for(etcd_auth, prefix="/salt-swarm/", username=user, password=password)
+        stores[role] = open_store(f"sdb://p/{path}", {"p": profile})
+    return stores
+
+
+def test_with_the_documented_roles_a_worker_joins_without_the_manager_token(store_roles):
+    manager, worker = store_roles["manager"], store_roles["worker"]
+    assert token_store.read_join_data(worker, "worker") is None  # nothing yet, no error
+    won = token_store.elect(manager, "m1")
+    with token_store.holding(manager, won):
+        token_store.publish(manager, ["198.18.0.10:2377"], TOKENS, election=won)
+    data = token_store.wait_for_join_data(worker, "worker", timeout=5, poll=0.1)
+    assert (data.token, data.managers) == (WORKER, ["198.18.0.10:2377"])
+    for key in ("manager_token", "leader", "tokens"):
+        with pytest.raises(SwarmError, match="permission denied"):
+            worker.get(key)
+    with pytest.raises(SwarmError, match="permission denied"):
+        token_store.read_join_data(worker, "manager")
+
+
+def test_with_the_documented_roles_a_worker_writes_only_label_entries(store_roles):
+    manager, worker = store_roles["manager"], store_roles["worker"]
+    token_store.publish(manager, ["198.18.0.10:2377"], TOKENS)
+    for key, value in (
+        ("worker_token", {"cluster_id": "c1", "token": MANAGER}),
+        ("manager_token", {"cluster_id": "c1", "token": WORKER}),
+        ("managers", ["198.18.0.66:2377"]),
+        ("leader", {"minion": "w1", "at": 0}),
+    ):
+        with pytest.raises(SwarmError, match="permission denied"):
+            worker.set(key, value)
+    with pytest.raises(SwarmError, match="permission denied"):
+        token_store.elect(worker, "w1")
+    assert token_store.put_node_labels(worker, "n1", "w1", {"docker.role": "web"})
+    assert token_store.published_labels(manager) == {
+        "w1": {"node_id": "n1", "hostname": "w1", "labels": {"docker.role": "web"}}
+    }
+    entry = manager.get("labels/w1")
+    assert token_store.remove_node_labels(manager, "w1", entry)
+    assert token_store.read_join_data(manager, "manager").token == MANAGER  # untouched
 
 
 def test_a_read_only_user_reads_but_cannot_write(etcd_auth):
     writer = profile_for(etcd_auth, username="writer", password=WRITER_PW)
     reader = profile_for(etcd_auth, username="reader", password=READER_PW)
-    etcd_swarm.set_("/swarm/ro/tokens", TOKENS, profile=writer)
-    assert etcd_swarm.get("/swarm/ro/tokens", profile=reader) == TOKENS
+    etcd_swarm.set_("/swarm/ro/worker_token", TOKENS, profile=writer)
+    assert etcd_swarm.get("/swarm/ro/worker_token", profile=reader) == TOKENS
     with pytest.raises(CommandExecutionError, match="permission denied") as err:
-        etcd_swarm.set_("/swarm/ro/tokens", {"x": 1}, profile=reader)
+        etcd_swarm.set_("/swarm/ro/worker_token", {"x": 1}, profile=reader)
     assert f"etcd {etcd_auth.url}/v3/kv/put" in str(err.value)
     assert READER_PW not in str(err.value)
     with pytest.raises(CommandExecutionError, match="permission denied"):
@@ -292,83 +430,7 @@ def test_every_url_is_named_when_none_answers():
 
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    base = tmp_path_factory.mktemp("tls")
-    now = datetime.datetime.now(datetime.timezone.utc)
-
-    def name(cn):
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-    def write(stem, key, cert):
-        (base / f"{stem}.key").write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        (base / f"{stem}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        return str(base / f"{stem}.pem"), str(base / f"{stem}.key")
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(name("salt-swarm test CA"))
-        .issuer_name(name("salt-swarm test CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
-        .sign(ca_key, hashes.SHA256())
-    )
-
-    def leaf(cn, usages):
-        import ipaddress
-
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name(cn))
-            .issuer_name(ca.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(
-                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False,
-            )
-            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
-            )
-            .sign(ca_key, hashes.SHA256())
-        )
-        return key, cert
-
-    ca_pem, _ = write("ca", ca_key, ca)
-    # etcd's own gateway dials the gRPC port with the server certificate as a client
-    # certificate, so the server certificate needs clientAuth too.
-    both = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-    server_cert, server_key = write("server", *leaf("127.0.0.1", both))
-    client_cert, client_key = write("client", *leaf("swarm", [ExtendedKeyUsageOID.CLIENT_AUTH]))
-    return {
-        "ca": ca_pem,
-        "server_cert": server_cert,
-        "server_key": server_key,
-        "client_cert": client_cert,
-        "client_key": client_key,
-    }
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="session")
@@ -500,6 +562,10 @@ def test_the_generic_sdb_path_over_salts_own_sdb_module(etcd, tmp_path):
     assert token_store.elect(generic, "host1").won
     assert not token_store.elect(generic, "host2").won
     token_store.publish(generic, ["198.18.0.10"], TOKENS)
+    token_store.put_node_labels(generic, "n1", "w1", {"docker.role": "web"})
     # The etcd store reads the same data: both paths agree on the encoding.
     assert isinstance(open_store(uri, opts, mods["sdb.get"], mods["sdb.set"]), EtcdStore)
-    assert token_store.read_join_data(open_store(uri, opts)).tokens == TOKENS
+    assert token_store.read_join_data(open_store(uri, opts), "worker").token == WORKER
+    assert token_store.published_labels(generic) == {
+        "w1": {"node_id": "n1", "hostname": "w1", "labels": {"docker.role": "web"}}
+    }

@@ -91,9 +91,39 @@ def test_bad_etcd_profiles_name_the_field(profile, message):
         EtcdClient.from_profile({"driver": "etcd_swarm", **profile}, "sdb profile 'p'")
 
 
+@pytest.mark.parametrize("key", ["url", "urls"])
+@pytest.mark.parametrize(
+    "url", ["http://10.0.0.5:2379", "http://localhost:2379", "http://[fd00::1]:2379"]
+)
+def test_a_password_over_plain_http_is_refused_naming_the_key(key, url):
+    profile = {key: url if key == "url" else ["https://a:2379", url]}
+    with pytest.raises(SwarmError) as err:
+        EtcdClient.from_profile(
+            {"driver": "etcd_swarm", **profile, "username": "u", "password": "hunter2"},
+            "sdb profile 'p'",
+        )
+    message = str(err.value)
+    assert message.startswith(f"sdb profile 'p': {key} '{url}' is plain http, so the password")
+    assert "use an https:// URL" in message and "hunter2" not in message
+
+
+@pytest.mark.parametrize(
+    "profile",
+    [
+        {"url": "https://10.0.0.5:2379", "username": "u", "password": "pw"},
+        {"url": "http://127.0.0.1:2379", "username": "u", "password": "pw"},
+        {"url": "http://127.8.9.10:2379", "username": "u", "password": "pw"},
+        {"url": "http://[::1]:2379", "username": "u", "password": "pw"},
+        {"url": "http://10.0.0.5:2379"},  # no password to leak (and no auth)
+    ],
+)
+def test_https_loopback_or_no_password_is_fine(profile):
+    assert EtcdClient.from_profile({"driver": "etcd_swarm", **profile}).urls
+
+
 def test_the_client_repr_has_no_password():
     client = EtcdClient.from_profile(
-        {"url": "http://a:2379", "username": "u", "password": "hunter2"}
+        {"url": "https://a:2379", "username": "u", "password": "hunter2"}
     )
     assert "hunter2" not in repr(client)
 
@@ -130,6 +160,35 @@ def test_sdb_store_reports_a_failed_set_and_an_unresolved_uri():
         store.set("tokens", {})
     with pytest.raises(SwarmError, match="sdb://x/p/tokens: sdb could not resolve"):
         store.get("tokens")
+
+
+def test_sdb_store_create_respects_unless():
+    fake = FakeSdb()
+    store = sdb_store(fake)
+    store.set("managers", ["198.18.0.10"])
+    assert store.create("leader", {"minion": "h1"}, unless=("managers",)) == (False, None)
+    assert store.get("leader") is None
+
+
+def test_sdb_store_remove_only_when_unchanged():
+    store = sdb_store()
+    store.set("labels/w1", {"node_id": "n1"})
+    assert not store.remove("labels/w1", {"node_id": "n2"})
+    assert store.remove("labels/w1", {"node_id": "n1"})
+    assert store.get("labels/w1") is None and not store.remove("labels/w1", None)
+
+
+def test_sdb_store_set_many_writes_in_order_and_has_no_leases():
+    fake = FakeSdb()
+    store = sdb_store(fake)
+    assert store.set_many({"worker_token": {"t": 1}, "managers": ["198.18.0.10"]})
+    assert list(fake.data) == [
+        "sdb://consul/swarm/prod/worker_token",
+        "sdb://consul/swarm/prod/managers",
+    ]
+    with pytest.raises(SwarmError, match="no leases"):
+        store.set_many({"managers": []}, lease_of=("leader", 1))
+    assert not store.supports_leases and not store.supports_list
 
 
 def test_sdb_store_elects_one_of_two_callers_one_after_the_other():
