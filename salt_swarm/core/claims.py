@@ -17,11 +17,17 @@ out of the record and refused wherever its node would be changed.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from salt_swarm.core.cluster import NodeView
 from salt_swarm.core.local_node import STATES
 from salt_swarm.core.minion_ids import shown
+
+# What a node's hostname may be (Docker reports the host's own): printable ASCII, no
+# spaces, at most 253 characters. Anything else is refused rather than carried into
+# the plan's settings, which are keyed by hostname.
+HOSTNAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?")
 
 
 def _active(info) -> bool:
@@ -45,6 +51,8 @@ def doubtful(
             by_id[info["node_id"]].append(minion)
         if info.get("hostname"):
             by_host[info["hostname"]].append(minion)
+            if not HOSTNAME.fullmatch(info["hostname"]):
+                why[minion].append(f"reports {shown(info['hostname'])}, which is no hostname")
     for node_id, minions in by_id.items():
         if len(minions) > 1:
             for m in minions:

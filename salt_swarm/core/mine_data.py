@@ -14,7 +14,7 @@ import ipaddress
 
 from salt_swarm.core.addresses import split_port
 from salt_swarm.core.errors import SwarmError
-from salt_swarm.core.secrets import check_role, check_token
+from salt_swarm.core.secrets import ROLES, check_role, check_token
 
 MINE_ADDR = "swarm.manager_addr"
 MINE_TOKEN = {"worker": "swarm.worker_token", "manager": "swarm.manager_token"}
@@ -92,3 +92,26 @@ def usable(
         managers.remove(addrs[chosen])
         managers.insert(0, addrs[chosen])
     return {"managers": managers, "tokens": good[chosen], "source": chosen}
+
+
+def join_data(addrs: dict, by_role: dict, role: str, need_token: bool = True, exclude=None):
+    """What a joiner takes from the managers' entries: ``usable`` for ``role``; with
+    ``need_token`` False (the token was given) the other role's entries do too, for
+    the addresses and to tell a token of the wrong kind. ``tokens`` then holds every
+    token known of that swarm. ``by_role``: role -> minion -> token entry."""
+    found = usable(addrs, by_role.get(role) or {}, role, exclude)
+    other = "manager" if role == "worker" else "worker"
+    if found is None and not need_token:
+        found = usable(addrs, by_role.get(other) or {}, other, exclude)
+    if found is None:
+        return None
+    for kind in ROLES:
+        entry = (by_role.get(kind) or {}).get(found["source"])
+        if (
+            kind not in found["tokens"]
+            and isinstance(entry, dict)
+            and entry.get("cluster_id") == found["tokens"]["cluster_id"]
+            and _good_tokens({found["source"]: entry}, kind)
+        ):
+            found["tokens"][kind] = entry[kind]
+    return found

@@ -307,8 +307,10 @@ def grain_problems(conf: dict, nodegroups: dict | None = None) -> list[str]:
     if mine.get("target"):
         wanted.append(("mine:target", {"tgt": mine["target"], "tgt_type": mine.get("target_type")}))
     for key, spec in wanted:
-        if isinstance(spec, dict) and not spec.get("tgt_type"):
-            spec = {**spec, "tgt_type": "glob"}
+        if isinstance(spec, dict):
+            if not spec.get("tgt"):
+                continue  # no target: nothing matches (problems() names a bad one)
+            spec = {**spec, "tgt_type": spec.get("tgt_type") or "glob"}
         try:
             refuse_grain_target(spec, f"swarm:{key}", False, nodegroups)
         except SwarmError as exc:

@@ -19,9 +19,13 @@ from salt_swarm.lab.network import NETNS_DIR
 
 # Nodegroups as the classic mine + orchestrate recipe names them; pillar may use them.
 NODEGROUPS = {"swarmmanager": "manager*", "swarmworker": "worker*"}
+# The formula's reactor. Presence events stay off (master_config): hosts stopped on
+# purpose in tests must not be retired behind their back; the presence reaction
+# still answers events a test fires (as the master, or forged by a minion).
 REACTOR = [
     {"salt/minion/*/start": ["salt://swarm/reactor/start.sls"]},
     {"salt/key": ["salt://swarm/reactor/key.sls"]},
+    {"salt/presence/change": ["salt://swarm/reactor/presence.sls"]},
 ]
 
 
@@ -114,8 +118,8 @@ def master_config(paths: LabPaths, states_dir: Path) -> dict:
         # Every salt-run (an orchestrate makes three runner clients) loads the
         # master's grains anew without it: docs/install.md, master settings.
         "grains_cache": True,
-        # The formula's reactor, as docs/operations.md shows it. Presence events stay
-        # off: hosts stopped on purpose in tests must not be retired behind their back.
+        # The formula's reactor, as docs/operations.md shows it (without
+        # presence_events: see REACTOR).
         "reactor": REACTOR,
     }
 

@@ -30,8 +30,10 @@ def from_settings(fleet: Fleet, settings: dict) -> dict:
         settings.get("labels") or [],
         settings.get("drain_managers", True),
         grain_rules=settings.get("grain_labels"),
-        mine_names=settings.get("mine"),
-        trust_grains=settings.get("trust_grains") is True,
+        mine_check={
+            "names": settings.get("mine") or {},
+            "trust_grains": settings.get("trust_grains") is True,
+        },
     )
 
 
@@ -42,11 +44,12 @@ def plan(
     labels,
     drain_managers,
     grain_rules=None,
-    mine_names=None,
-    trust_grains=False,
+    mine_check=None,
 ) -> dict:
     """The plan, as ``swarm.plan`` returns it. Raises SwarmError (refused, every
-    problem listed) or SaltInvocationError."""
+    problem listed) or SaltInvocationError. ``mine_check`` (``{names, trust_grains}``,
+    given when the roles come from pillar): the managers' mine entries are checked
+    against the roles too."""
     m_tgt, m_type = targets.target(managers, "managers")
     wanted_managers, m_missing = fleet.matched(m_tgt, m_type)
     if workers:
@@ -64,9 +67,8 @@ def plan(
     found += [
         f"{m}: its report about its node does not hold up: {why}" for m, why in doubts.items()
     ]
-    found += _mine_problems(
-        fleet, pre.mine, wanted_managers, wanted_workers, mine_names, trust_grains
-    )
+    if mine_check is not None:
+        found += _mine_problems(fleet, pre.mine, wanted_managers, wanted_workers, **mine_check)
     if found:
         found += role_change_problems(fleet, wanted_managers, wanted_workers, infos)
         raise SwarmError(plan_logic.REFUSED + "; ".join(found))

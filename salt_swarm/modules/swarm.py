@@ -374,11 +374,11 @@ def join(
             if now["state"] == "active":
                 # Already a member: one look at the mine, no waiting. Nothing there means
                 # no other swarm is named, so this one is the one wanted.
-                mine = _from_mine(role, 0, exclude=now["address"], missing_ok=True)
+                mine = _from_mine(role, 0, now["address"], token is None, missing_ok=True)
                 if mine is None:
                     return membership.already_member(client, role)
             else:
-                mine = _from_mine(role, mine_timeout, exclude=now["address"])
+                mine = _from_mine(role, mine_timeout, now["address"], token is None)
             managers = managers or mine["managers"]
             token = token or mine["tokens"][role]
         req = membership.JoinRequest(
@@ -496,18 +496,21 @@ def store_join(
         return store_ops.converge(client, kv, want, test=_truthy(test))
 
 
-def _from_mine(role, timeout, exclude=None, missing_ok=False):
-    """Manager addresses and ``role``'s join token, from the mine entries of the
+def _from_mine(role, timeout, exclude=None, need_token=True, missing_ok=False):
+    """Manager addresses and ``role``'s join token (every token this minion may read,
+    with ``need_token`` False: the token was given), from the mine entries of the
     managers pillar names, waiting up to ``timeout``."""
     target, target_type = _mine_target()
     names = _mine_names()
     addr_fun, token_fun = names["addr"], names[role]
+    funs = [addr_fun, names["worker"], names["manager"]]
     deadline = time.monotonic() + float(timeout)
     while True:
-        # Both functions in one request: the master checks the targets once.
-        both = __salt__["mine.get"](target, [addr_fun, token_fun], tgt_type=target_type) or {}
-        addrs, tokens = both.get(addr_fun) or {}, both.get(token_fun) or {}
-        found = _usable_mine_data(addrs, tokens, role, exclude)
+        # Every function in one request: the master checks the targets once. A token
+        # entry this minion may not read is left out of the answer.
+        got = __salt__["mine.get"](target, funs, tgt_type=target_type) or {}
+        by_role = {r: got.get(names[r]) or {} for r in ("worker", "manager")}
+        found = _usable_mine_data(got.get(addr_fun) or {}, by_role, role, need_token, exclude)
         if found:
             log.debug("swarm: %d manager address(es) from the mine", len(found["managers"]))
             return found
@@ -551,9 +554,9 @@ def _trust_grains():
     return _conf("trust_grains", False) is True
 
 
-def _usable_mine_data(addrs, tokens, role, exclude):
+def _usable_mine_data(addrs, by_role, role, need_token, exclude):
     try:
-        return mine_data.usable(addrs, tokens, role, exclude)
+        return mine_data.join_data(addrs, by_role, role, need_token, exclude)
     except SwarmError as exc:
         raise CommandExecutionError(str(exc)) from None
 

@@ -1,12 +1,15 @@
 """The orchestrate's joins on the lab: the master hands each member its join token
 sealed to that minion's own key. The job cache keeps only sealed tokens, and a token
-sealed for one minion opens on no other."""
+sealed for one minion opens on no other, nor in another job."""
 
 import json
+import time
 
 import pytest
 import salt.config
+import salt.utils.jid
 
+from salt_swarm.core import sealed as sealed_box
 from salt_swarm.core.sealed import PREFIX
 from salt_swarm.lab import swarms
 from salt_swarm.master import joins
@@ -71,7 +74,9 @@ def test_a_token_sealed_for_one_minion_opens_on_no_other(lab, lab_hosts, bare_ho
     assert lab.salt_json("host1", "swarm.mine_refresh").retcode == 0
     opts = salt.config.master_config(lab.master_config_file)
     worker_token = swarm_tokens(lab)["Worker"]
-    sealed = joins.sealed_tokens(opts, ["host3"], worker_token)
+    jid = salt.utils.jid.gen_jid(opts)
+    binding = sealed_box.Binding(role="worker", jid=jid, expires=int(time.time()) + 600)
+    sealed = joins.sealed_tokens(opts, ["host3"], worker_token, binding)
     manager = f"managers={lab.addr('host1')}"
 
     wrong = lab.salt_json(
@@ -85,13 +90,23 @@ def test_a_token_sealed_for_one_minion_opens_on_no_other(lab, lab_hosts, bare_ho
     assert missing.retcode != 0 and "none was sealed for host4" in missing.output
     assert swarms.local_state(lab, "host4")["LocalNodeState"] == "inactive"
 
-    right = lab.salt_json(
+    # Its own token, but in another job than the one it was sealed for: refused.
+    replayed = lab.salt_json(
         "host3", "swarm.join", "role=worker", manager, f"sealed_token={json.dumps(sealed)}"
     )
-    assert right.retcode == 0, right.output
-    assert right.data["host3"]["changed"] is True
+    assert replayed.retcode != 0 and "opens only in the job that carried it" in replayed.output
+    assert swarms.local_state(lab, "host3")["LocalNodeState"] == "inactive"
+
+    # In the job it was sealed for (the master picks the jid before sealing): it joins.
+    kwarg = {"role": "worker", "managers": [lab.addr("host1")], "sealed_token": sealed}
+    right = lab.local_client().cmd(
+        "host3", "swarm.join", kwarg=kwarg, jid=jid, timeout=90, full_return=True
+    )
+    assert right["host3"]["retcode"] == 0, right
+    assert right["host3"]["ret"]["changed"] is True
     assert swarms.local_state(lab, "host3")["LocalNodeState"] == "active"
-    assert worker_token not in wrong.output + missing.output + right.output
+    texts = wrong.output + missing.output + replayed.output + json.dumps(right)
+    assert worker_token not in texts
 
 
 def test_members_joined_with_no_mine_entries_refuses_before_any_change(lab, lab_hosts, bare_hosts):

@@ -85,11 +85,17 @@ def test_a_node_listed_before_its_description_is_not_a_contradiction():
     assert doubtful(infos, {}, {"worker3"}, [node("w3id", "")]) == {}
 
 
-def test_hostile_hostnames_are_shown_escaped_on_one_line():
+def test_hostile_hostnames_are_refused_and_shown_escaped_on_one_line():
     evil = "x\nevil: [1]"
-    infos = {"a": info("w1id", evil), "b": info("w2id", evil)}
-    doubts = doubtful(infos, {}, {"a", "b"})
-    assert "\n" not in doubts["a"] and '"x\\nevil: [1]"' in doubts["a"]
+    infos = {
+        "a": info("w1id", evil),
+        "b": info("w2id", "b" * 254),
+        "c": info("w3id", "ok-host.lab"),
+    }
+    doubts = doubtful(infos, {}, {"a", "b", "c"})
+    assert '"x\\nevil: [1]", which is no hostname' in doubts["a"] and "\n" not in doubts["a"]
+    assert "which is no hostname" in doubts["b"]
+    assert "c" not in doubts
 
 
 @pytest.mark.parametrize(

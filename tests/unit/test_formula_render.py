@@ -487,6 +487,28 @@ def test_init_sls_hostile_id_and_targets(formula, key):
     assert_exactly(rendered, NOT_A_MEMBER)
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        {"tgt": "swarm_role:manager", "tgt_type": "grain"},
+        {"tgt": "swarm_role:man.*", "tgt_type": "grain_pcre"},
+        {"tgt": "m* and G@swarm_role:manager", "tgt_type": "compound"},
+    ],
+)
+def test_init_sls_refuses_a_role_by_grain_with_a_master(formula, target):
+    """A minion sets its own grains: with a master, no role is taken from them."""
+    pillar = {"swarm": {"managers": target}}
+    with pytest.raises(SaltRenderError, match="matches on grains"):
+        formula.render(
+            "swarm.init", pillar=pillar, grains={"id": "m1"}, funcs=functions(pillar, "m1")
+        )
+    trusted = {"swarm": {"managers": target, "trust_grains": True}}
+    funcs = functions(trusted, "m1")
+    funcs["match." + target["tgt_type"]] = lambda *a, **k: True
+    rendered = formula.render("swarm.init", pillar=trusted, grains={"id": "m1"}, funcs=funcs)
+    assert_exactly(rendered, {"include": ["swarm.manager"]})
+
+
 def test_node_sls(formula):
     pillar = {
         "swarm_nodes": {

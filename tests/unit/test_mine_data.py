@@ -3,7 +3,7 @@
 import pytest
 
 from salt_swarm.core.errors import SwarmError
-from salt_swarm.core.mine_data import usable
+from salt_swarm.core.mine_data import join_data, usable
 
 
 def tokens(cluster="c1", digest="a", role="worker"):
@@ -64,3 +64,17 @@ def test_own_address_is_left_out_and_managers_with_tokens_come_first():
 def test_a_preferred_manager_without_tokens_falls_back_to_the_next():
     got = usable(ADDRS, {"m1": None, "m2": tokens()}, "worker", prefer=["m1", "m2"])
     assert got["source"] == "m2" and got["managers"][0] == "10.0.0.2:2377"
+
+
+def test_join_data_with_a_given_token_reads_whatever_role_the_joiner_may_read():
+    worker, manager = tokens(), tokens(role="manager")
+    # A worker asking to join as manager with a token: it reads only the worker entry.
+    got = join_data(ADDRS, {"worker": {"m1": worker}, "manager": {}}, "manager", need_token=False)
+    assert got["tokens"] == worker and got["managers"][0] == "10.0.0.1:2377"
+    assert join_data(ADDRS, {"worker": {"m1": worker}}, "manager") is None  # token needed
+    # A manager reads both: the tokens of one swarm, merged.
+    both = join_data(ADDRS, {"worker": {"m1": worker}, "manager": {"m1": manager}}, "worker")
+    assert both["tokens"] == {**worker, **manager}
+    other = tokens("c2", "b", role="manager")
+    mixed = join_data(ADDRS, {"worker": {"m1": worker}, "manager": {"m1": other}}, "worker")
+    assert mixed["tokens"] == worker  # another swarm's entry is not merged in
