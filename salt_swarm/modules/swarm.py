@@ -228,7 +228,8 @@ def init(
     advertise_addr
         Address other nodes reach this manager on.
     listen_addr
-        Address and port to listen on for cluster traffic (default ``0.0.0.0:2377``).
+        Address and port to listen on for cluster traffic; defaults to
+        ``swarm:listen_addr``, else ``0.0.0.0:2377``.
     data_path_addr
         Address for overlay (VXLAN) traffic.
     data_path_port
@@ -236,7 +237,8 @@ def init(
     default_addr_pool
         List of CIDRs for overlay networks (Docker's default ``10.0.0.0/8``).
     subnet_size
-        Prefix length of each overlay network carved from the pools (default 24).
+        Prefix length of each overlay network carved from the pools, 8-29, only
+        with ``default_addr_pool`` (Docker's default 24).
     autolock
         Encrypt the Raft logs with a key managers need after a restart.
     availability
@@ -349,6 +351,21 @@ def join(
     swarm: an error unless ``force=True`` (then it leaves first). A ``pending`` or
     ``error`` state left by a failed join is cleaned up first.
 
+    role
+        ``worker`` (default) or ``manager``.
+    advertise_addr
+        Address other nodes reach this node on (an IP address, an interface name or
+        a CIDR); defaults to ``swarm:advertise_addr`` from config or pillar, else
+        Docker picks one.
+    listen_addr
+        Address and port to listen on for cluster traffic; defaults to
+        ``swarm:listen_addr``, else ``0.0.0.0:2377``.
+    data_path_addr
+        Address for overlay (VXLAN) traffic.
+    availability
+        ``active``, ``pause`` or ``drain`` for the new node (Docker's default:
+        ``active``); a node already in the swarm is not changed.
+
     CLI Example:
 
     .. code-block:: bash
@@ -445,6 +462,16 @@ def store_join(
     Returns ``changed``, ``comment``, ``action`` (none, init or join), ``store``
     (keys written, never their values), ``labels`` (label changes by hostname) and
     ``skipped`` (published label entries refused, and why).
+
+    role
+        ``worker`` (default) or ``manager``: only a manager may initialize.
+    advertise_addr, listen_addr, data_path_addr
+        As for ``swarm.join`` (an IP address, an interface name or a CIDR;
+        defaults ``swarm:advertise_addr`` and ``swarm:listen_addr``, else
+        ``0.0.0.0:2377``); used to initialize or to join.
+    availability
+        ``active``, ``pause`` or ``drain`` for the node when it joins (not when it
+        initializes the swarm).
 
     CLI Example:
 
@@ -743,6 +770,11 @@ def node_update(
         node ends with exactly ``labels``).
     labels_remove
         Label keys to remove.
+    availability
+        ``active``, ``pause`` or ``drain``.
+    role
+        ``manager`` (promote) or ``worker`` (demote: refused when it would break
+        quorum, and always for the last manager).
     labels_owned
         Globs of label keys owned by ``swarm:grain_labels``: such labels that
         ``labels`` lacks are removed.
@@ -773,7 +805,7 @@ def node_update(
 
 def promote(node, test=False):
     """
-    Make a worker a manager. Run on a manager.
+    Make the worker ``node`` (node id or hostname) a manager. Run on a manager.
 
     CLI Example:
 
@@ -786,8 +818,9 @@ def promote(node, test=False):
 
 def demote(node, force=False, test=False):
     """
-    Make a manager a worker; refused (with the numbers) when that would break
-    quorum, unless ``force=True``. The last manager is never demoted. Run on a manager.
+    Make the manager ``node`` (node id or hostname) a worker; refused (with the
+    numbers) when that would break quorum, unless ``force=True``. The last manager
+    is never demoted. Run on a manager.
 
     CLI Example:
 
@@ -800,9 +833,10 @@ def demote(node, force=False, test=False):
 
 def remove_node(node, force=False, test=False):
     """
-    Remove a node from the swarm. A node that is up (ready) is refused unless
-    ``force=True``; a manager is demoted first, refused when that breaks quorum
-    (``force=True`` overrides that too). Run on a manager.
+    Remove ``node`` (node id or hostname) from the swarm. A node that is up (ready)
+    is refused unless ``force=True``; a manager is demoted first, refused when that
+    breaks quorum (``force=True`` overrides that too, not for the last manager).
+    Run on a manager.
 
     CLI Example:
 
@@ -1041,7 +1075,8 @@ def bootstrap_plan(settings, timeout=10):
     runner call through ``saltutil.runner`` would set up a runner client first). A
     refused plan is returned as ``{error, retcode: 1}`` with every problem listed, so
     the SLS can render a failing step that shows them (an exception would end the
-    render with a traceback instead).
+    render with a traceback instead). ``timeout``: seconds to wait for the
+    minions' answers to each publish (default 10).
 
     CLI Example:
 

@@ -17,7 +17,8 @@ def __virtual__():
 
 
 def output(data, **kwargs):  # pylint: disable=unused-argument
-    """The status report as text; anything else (an error) as Salt's nested output would."""
+    """``data``, the return of ``swarm.status`` (``{nodes, quorum}``), as the table and
+    the quorum line; anything else (an error) as Salt's nested outputter shows it."""
     if isinstance(data, dict) and "nodes" in data and "quorum" in data:
         return status_report.render(data)
     return __salt__["nested"](data) if "nested" in __salt__ else str(data)

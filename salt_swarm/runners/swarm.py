@@ -1,7 +1,8 @@
 """Docker Swarm runner: cluster-wide views, plans and checks, run on the master.
 
-Role targets, labels and ``drain_managers`` default to the ``swarm:`` pillar as
-the master's orchestrate sees it (the same pillar ``swarm.bootstrap`` renders with).
+Role targets, labels and ``drain_managers`` not given default to the ``swarm:``
+pillar as the master's orchestrate sees it (the same pillar ``swarm.bootstrap``
+renders with); ``swarm.plan`` takes them as arguments or as ``settings`` instead.
 
 .. code-block:: bash
 
@@ -74,6 +75,9 @@ def status(timeout=10):
     active manager (pillar's managers first). ``--out=json`` (or any ``--out``)
     gives the same as data: ``{nodes: [...], quorum: {...}}``.
 
+    timeout
+        Seconds to wait for the minions' answers to each call (default 10).
+
     CLI Example:
 
     .. code-block:: bash
@@ -111,6 +115,17 @@ def check(managers=None, workers=None, labels=None, drain_managers=None, expect=
     arguments default to the ``swarm:`` pillar. ``expect`` (what ``swarm.plan``
     returned: ``first_manager``, ``managers``, ``workers``, ``hostnames``, ``nodes``)
     skips asking every member for ``swarm.info``: the orchestrate passes it.
+
+    managers, workers
+        Salt targets as for ``swarm.plan``; default pillar ``swarm:managers`` and
+        ``swarm:workers``.
+    labels
+        Label rules ``[{tgt, tgt_type, labels}]``; default pillar ``swarm:labels``.
+    drain_managers
+        Whether managers should be drained; default pillar ``swarm:drain_managers``,
+        else True.
+    timeout
+        Seconds to wait for the minions' answers to each call (default 10).
 
     CLI Example:
 
@@ -169,6 +184,16 @@ def plan(managers=None, workers=None, labels=None, drain_managers=True, settings
     conformance check made on the node list the plan read (``differences``,
     ``manager``), which the orchestrate's last step uses instead of asking again.
 
+    managers, workers
+        ``managers`` is required unless ``settings`` is given (this does not read
+        pillar itself); without ``workers`` the swarm has managers only.
+    labels
+        Label rules ``[{tgt, tgt_type, labels}]``, as pillar ``swarm:labels``.
+    drain_managers
+        Managers get availability ``drain`` (default True).
+    timeout
+        Seconds to wait for the minions' answers to each call (default 10).
+
     CLI Example:
 
     .. code-block:: bash
@@ -193,7 +218,11 @@ def settle(nodes, managers=None, test=False, wait=60, timeout=10):
     an active manager runs ``swarm.apply_nodes``: stale twins removed, promotions,
     then demotions (quorum-checked), availability and labels. Returns ``manager``,
     ``removed`` and ``nodes`` (the changes); ``test=True`` changes nothing. On an
-    error: ``{error: ..., retcode: 1}``.
+    error: ``{error: ..., retcode: 1}``. ``wait``: seconds the manager waits for a
+    rebuilt host's old node to go Down (default 60).
+
+    timeout
+        Seconds to wait for the minions' answers to each call (default 10).
 
     CLI Example:
 
@@ -254,6 +283,9 @@ def prune(test=False, timeout=10):
     stay (listed under ``kept``). ``test=True`` shows the plan. Run it by hand: it is
     the one place a manager's Down twin is removed.
 
+    timeout
+        Seconds to wait for the minions' answers to each call (default 10).
+
     CLI Example:
 
     .. code-block:: bash
@@ -293,6 +325,10 @@ def rebalance(test=False, wait=120, timeout=10):
     for the updates. Global services are never touched. ``test=True`` shows, per
     service, the tasks per node and whether it would be updated.
 
+    timeout
+        Seconds to wait for the minions' answers to each call (default 10); the
+        rebalance call itself gets ``wait`` seconds more.
+
     CLI Example:
 
     .. code-block:: bash
@@ -329,6 +365,10 @@ def join_minion(minion, timeout=10, event_tag=None):
     another minion is refused). The minion needs an accepted key, and its report
     about its node must hold up against the managers' list (docs/security.md).
 
+    timeout
+        Seconds to wait for the minions' answers to each call (default 10); the
+        join itself gets 120 seconds.
+
     CLI Example:
 
     .. code-block:: bash
@@ -355,6 +395,11 @@ def retire(minions, grace=None, down_wait=60, timeout=5, event_tag=None):
     demoted first, only when that keeps quorum. A node that is Ready again after
     the grace period is kept. A minion already being retired is skipped
     (``under_way``). ``event_tag``: the event that asked (for the log).
+
+    minions
+        Minion ids: a list, or a comma-separated string.
+    timeout
+        Seconds to wait for the minions' answers to each call (default 5).
 
     CLI Example:
 
@@ -386,6 +431,12 @@ def recover(timeout=10, wait=60):
     it; pillar managers whose dockerd answers are made to leave their broken swarm
     and join again as managers. Managers still down are listed: start their
     dockerd, then run ``swarm.bootstrap`` (they join again). Returns every step.
+
+    timeout
+        Seconds to wait for the minions' answers to each call (default 10).
+    wait
+        Seconds the force-new-cluster may take, and then to wait for the survivor
+        to list the nodes (default 60).
 
     CLI Example:
 

@@ -38,7 +38,8 @@ def __virtual__():
 
 
 def get(key, profile=None):
-    """The value at ``key``, or None when there is none.
+    """The value at ``key``, or None when there is none. ``profile`` is the sdb
+    profile's settings, which Salt passes from the ``sdb://<profile>/`` URI.
 
     CLI Example:
 
@@ -50,7 +51,8 @@ def get(key, profile=None):
 
 
 def set_(key, value, profile=None):
-    """Store ``value`` (any JSON-able data) at ``key``; True on success.
+    """Store ``value`` (any JSON-able data) at ``key``; True on success. ``profile``:
+    as for ``get``.
 
     CLI Example:
 
@@ -64,6 +66,7 @@ def set_(key, value, profile=None):
 
 def delete(key, profile=None):
     """Remove ``key``; True when it existed, False when there was nothing to remove.
+    ``profile``: as for ``get``.
 
     CLI Example:
 

@@ -106,8 +106,20 @@ def initialized(
     Make sure this node manages a swarm: initialize a new one here when the node is in
     none. With ``mine_update: True`` a new swarm's manager address and tokens are
     sent to the master's mine (``swarm.mine_refresh``) before the state returns. A node that already manages a swarm is left as it is (use ``swarm.settings``
-    to change cluster settings); a worker is an error. Arguments are those of
+    to change cluster settings); a worker is an error. A locked manager is first
+    unlocked with ``swarm:unlock_key`` from pillar. Arguments are those of
     ``swarm.init``; addresses take an IP, an interface name or a CIDR.
+
+    advertise_addr, listen_addr, data_path_addr
+        The node's addresses; ``advertise_addr`` and ``listen_addr`` default to
+        ``swarm:advertise_addr`` and ``swarm:listen_addr`` (else Docker picks the
+        address, and ``0.0.0.0:2377``).
+    data_path_port, default_addr_pool, subnet_size, autolock
+        Options of a new swarm (see ``swarm.init``); not compared or changed on a
+        swarm that exists.
+    availability
+        ``active`` (default), ``pause`` or ``drain`` for this node, when it
+        initializes the swarm.
 
     CLI Example:
 
@@ -201,6 +213,13 @@ def manager(
     from a manager (``swarm.node`` with ``role: manager``). With ``mine_update: True``
     a manager that joined sends its mine entries to the master before returning.
 
+    advertise_addr, listen_addr, data_path_addr, availability
+        As for ``swarm.join``: addresses take an IP, an interface name or a CIDR
+        (defaults ``swarm:advertise_addr`` and ``swarm:listen_addr``);
+        ``availability`` (``active``, ``pause`` or ``drain``) is set as it joins.
+    force
+        A node active in another swarm leaves it first; without it, that is an error.
+
     CLI Example:
 
     .. code-block:: bash
@@ -237,6 +256,13 @@ def worker(
     Make sure this node is a worker of the swarm, joining through ``managers`` or the
     mine as ``swarm.manager`` does. A manager of the swarm is an error: demote it from
     a manager (``swarm.node`` with ``role: worker``).
+
+    managers, token
+        Manager addresses and the worker join token; whatever is missing is read
+        from the mine, waiting up to ``mine_timeout`` seconds (default 60). A
+        ``token`` never appears in the state's return.
+    advertise_addr, listen_addr, data_path_addr, availability, force
+        As for ``swarm.manager``.
 
     CLI Example:
 
@@ -277,6 +303,17 @@ def store_joined(
     initializes the swarm; everyone else waits for the data and joins. Node labels
     from grains (``swarm:grain_labels``) are published, and applied by managers.
     Tokens never appear in the return. See ``swarm.store_join``.
+
+    role
+        ``manager`` or ``worker``.
+    wait
+        Seconds to wait for the join data (default ``swarm:store_timeout``, else 300).
+    election_ttl
+        Seconds of the election record's lease on etcd (default
+        ``swarm:election_ttl``, else 20); on other stores, after how long a record
+        whose node never published is taken over (default never).
+    advertise_addr, listen_addr, data_path_addr, availability
+        As for ``swarm.store_join``.
 
     CLI Example:
 
@@ -359,8 +396,16 @@ def node(
     role and labels. Run on a manager. Demotion is refused when it breaks quorum
     unless ``force: True``.
 
+    availability
+        ``active``, ``pause`` or ``drain``.
+    role
+        ``manager`` or ``worker``.
+    labels
+        Mapping of label keys to values.
     labels_mode
         ``merge`` (default) keeps labels not listed; ``replace`` removes them.
+    labels_remove
+        Label keys to remove.
     labels_owned
         Globs of label keys owned by ``swarm:grain_labels``: such labels not in
         ``labels`` are removed (labels follow grain changes).
@@ -476,7 +521,21 @@ def settings(
     are). Run on a manager. ``rotate_*`` replace that secret on every run where they
     are true: use them in an orchestrate step or with ``onchanges``, not in highstate.
     When autolock turns on, read the new key with ``swarm.unlock_key`` and keep it in
-    pillar ``swarm:unlock_key``; it is never shown here.
+    pillar ``swarm:unlock_key``; it is never shown here. Arguments are those of
+    ``swarm.update``.
+
+    autolock
+        True or False.
+    cert_expiry
+        Node certificate lifetime: ``90d``, ``2160h`` or seconds (at least 1h).
+    task_history_limit
+        Task history kept per service slot.
+    snapshot_interval
+        Raft log entries between snapshots.
+    heartbeat_period
+        Node heartbeat period (``5s``).
+    rotate_worker_token, rotate_manager_token, rotate_unlock_key
+        Replace that secret with a new one, on every run where true.
 
     CLI Example:
 
@@ -520,7 +579,9 @@ def nodes_settled(name, nodes, managers=None, wait=60):
     ``managers`` whose dockerd answers as an active manager: so it still works when
     one manager is down. Stale twins are removed first, promotions run before
     demotions (quorum-checked). Does what the ``swarm.settle`` runner does, in the
-    orchestrate's own process: use it in an orchestrate SLS (it runs on the master). ``test=True`` reports what would change.
+    orchestrate's own process: use it in an orchestrate SLS (it runs on the master).
+    ``wait``: seconds the manager waits for a rebuilt host's old node to go Down
+    (default 60). ``test=True`` reports what would change.
 
     CLI Example:
 
@@ -592,6 +653,11 @@ def conforms(
     was read moments before and nothing has changed it since. With ``test=True`` it
     reports the differences seen now, with result None, since the steps before it
     have not run.
+
+    managers, workers, labels, drain_managers
+        What ``swarm.check`` compares with (role targets, label rules, whether
+        managers are drained), each by default from pillar ``swarm:``; not used
+        with ``expect``.
 
     CLI Example:
 
