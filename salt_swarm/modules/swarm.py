@@ -16,8 +16,6 @@ from contextlib import contextmanager
 
 from salt.exceptions import CommandExecutionError
 
-from salt_swarm.core.mine_data import MINE_ADDR, MINE_TOKEN
-
 try:
     from salt_swarm import salt_internals
     from salt_swarm.core import (
@@ -38,6 +36,7 @@ try:
     from salt_swarm.core.client import DEFAULT_TIMEOUT, DockerSettings, docker_errors, make_client
     from salt_swarm.core.errors import SwarmError
     from salt_swarm.core.kv_stores import open_store
+    from salt_swarm.core.mine_data import MINE_ADDR, MINE_TOKEN
     from salt_swarm.core.secrets import check_role, redact
 
     HAS_DOCKER_SDK = True

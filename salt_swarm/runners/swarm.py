@@ -169,7 +169,8 @@ def plan(managers=None, workers=None, labels=None, drain_managers=True, settings
     (glob, pcre, list, grain, grain_pcre, pillar, compound, nodegroup), a glob
     string or a list of minion ids. ``settings`` is the whole ``swarm:`` pillar (the
     orchestrate passes it): then every key is checked first and the role arguments
-    come from it. Every matched minion runs ``swarm.preflight`` (its ``swarm.info``
+    come from it; with neither ``managers`` nor ``settings`` the master's own
+    ``swarm:`` pillar is the settings. Every matched minion runs ``swarm.preflight`` (its ``swarm.info``
     and its own address and dockerd checks). Refused, with every problem listed: a
     bad pillar key, no manager, a minion in both roles, unknown or silent minions,
     a member whose address or dockerd fails, managers already in two different
@@ -185,8 +186,9 @@ def plan(managers=None, workers=None, labels=None, drain_managers=True, settings
     ``manager``), which the orchestrate's last step uses instead of asking again.
 
     managers, workers
-        ``managers`` is required unless ``settings`` is given (this does not read
-        pillar itself); without ``workers`` the swarm has managers only.
+        The role targets; without ``managers`` (and no ``settings``) the plan is
+        made for the ``swarm:`` pillar; without ``workers`` the swarm has
+        managers only.
     labels
         Label rules ``[{tgt, tgt_type, labels}]``, as pillar ``swarm:labels``.
     drain_managers
@@ -198,9 +200,12 @@ def plan(managers=None, workers=None, labels=None, drain_managers=True, settings
 
     .. code-block:: bash
 
+        salt-run swarm.plan
         salt-run swarm.plan managers='{tgt: "manager*"}' workers='{tgt: swarmworker, tgt_type: nodegroup}'
     """
     try:
+        if settings is None and managers is None:
+            settings = _fleet(timeout).swarm_pillar()
         if settings is not None:
             return planning.from_settings(_fleet(timeout), settings)
         return planning.plan(_fleet(timeout), managers, workers, labels, drain_managers)
