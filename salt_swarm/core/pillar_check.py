@@ -232,6 +232,7 @@ KNOWN_KEYS = (
     "store_timeout",
     "election_ttl",
     "trust_grains",
+    "formula_version",
 )
 
 

@@ -111,6 +111,9 @@ def master_config(paths: LabPaths, states_dir: Path) -> dict:
         "interface": MASTER_ADDR,
         "root_dir": str(paths.master_root),
         "auto_accept": True,
+        # Nothing of the checkout: the formula is served from the installed package
+        # (docs/install.md); file_roots is the lab's own folder, or a bench's tree.
+        "fileserver_backend": ["roots", "swarm_formula"],
         "file_roots": {"base": [str(states_dir)]},
         "pillar_roots": {"base": [str(paths.pillar_link)]},
         "nodegroups": NODEGROUPS,

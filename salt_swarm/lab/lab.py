@@ -125,10 +125,12 @@ class Lab:
         network.ensure_forward_rule()
         bytecode.compile_package()
         self._point_pillar(state, pillar_dir)
-        wanted_states = str(Path(states_dir or repo_root() / "states").resolve())
+        # The formula comes from the installed package (fileserver backend
+        # swarm_formula); file_roots holds only what a bench or test adds.
+        wanted_states = str(Path(states_dir or self.paths.file_roots).resolve())
         master_alive = procs.alive(Proc.from_dict(state.get("master")))
         if master_alive and state.get("states_dir") != wanted_states:
-            # file_roots of another checkout: the master must be restarted to serve ours.
+            # Other file_roots (or a master of an older lab): restart it to serve ours.
             self._drop_client()
             procs.stop([Proc.from_dict(state["master"])], timeout=15)
             master_alive = False

@@ -173,5 +173,10 @@ class LabPaths:
     def pillar_link(self) -> Path:
         return self.root / "pillar"
 
+    @property
+    def file_roots(self) -> Path:
+        """The master's own file_roots: empty; the formula comes from the package."""
+        return self.master_root / "srv" / "salt"
+
     def host(self, name: str) -> HostPaths:
         return HostPaths(self.root / check_name(name))

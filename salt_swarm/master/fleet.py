@@ -34,6 +34,7 @@ class Preflight:
     problems: dict = field(default_factory=dict)  # what each one's own checks found
     grains: dict = field(default_factory=dict)  # the grains the label rules read
     mine: dict = field(default_factory=dict)  # its mine_functions entries of ours
+    versions: dict = field(default_factory=dict)  # the salt-swarm it runs (None: before 0.2)
 
 
 class Fleet:
@@ -119,6 +120,9 @@ class Fleet:
                 body.get("grains") if isinstance(body.get("grains"), dict) else {}
             )
             found.mine[minion] = body.get("mine") if isinstance(body.get("mine"), dict) else {}
+            found.versions[minion] = (
+                body.get("version") if isinstance(body.get("version"), str) else None
+            )
             if isinstance(body.get("nodes"), list):
                 self.listed[minion] = body["nodes"]
         return found

@@ -12,6 +12,7 @@ from salt_swarm.core import plan as plan_logic
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.master import checks, targets
 from salt_swarm.master.fleet import Fleet, active_managers
+from salt_swarm.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,13 @@ def from_settings(fleet: Fleet, settings: dict) -> dict:
     """The plan for the whole ``swarm:`` pillar ``settings``: every key checked
     first, the roles and label rules taken from it."""
     pillar_check.check(settings, fleet.opts.get("nodegroups"))
+    formula_version = settings.get("formula_version")
+    if formula_version is not None and formula_version != __version__:
+        raise SwarmError(
+            f"salt-swarm versions differ: the master runs the extension {__version__}, the "
+            f"formula it serves is {formula_version} (an old copy in file_roots?): serve "
+            "the packaged formula (fileserver_backend swarm_formula, docs/install.md)"
+        )
     return plan(
         fleet,
         settings.get("managers"),
@@ -67,6 +75,7 @@ def plan(
     found += [
         f"{m}: its report about its node does not hold up: {why}" for m, why in doubts.items()
     ]
+    found += _version_problems(pre.versions)
     if mine_check is not None:
         found += _mine_problems(fleet, pre.mine, wanted_managers, wanted_workers, **mine_check)
     if found:
@@ -110,6 +119,18 @@ def _node_list(fleet, infos, managers):
     except SwarmError as exc:  # no leader: the orchestrate fails at the first manager
         log.warning("swarm.plan: cannot list the nodes: %s", exc)
         return None, None
+
+
+def _version_problems(versions: dict) -> list[str]:
+    """Members that run another salt-swarm than the master's (and its formula)."""
+    other = {m: v for m, v in sorted(versions.items()) if v != __version__}
+    if not other:
+        return []
+    named = ", ".join(f"{m} ({v or 'older than 0.2'})" for m, v in other.items())
+    return [
+        f"salt-swarm versions differ: the master runs {__version__}, {named}: install "
+        f"salt-swarm {__version__} on every member (docs/install.md)"
+    ]
 
 
 def _grain_labels(grains: dict, rules) -> dict:

@@ -38,6 +38,7 @@ try:
     from salt_swarm.core.kv_stores import open_store
     from salt_swarm.core.mine_data import MINE_ADDR, MINE_TOKEN
     from salt_swarm.core.secrets import check_role, redact
+    from salt_swarm.version import __version__
 
     HAS_DOCKER_SDK = True
     IMPORT_ERROR = ""
@@ -131,8 +132,8 @@ def info():
 def preflight(grain_rules=None):
     """
     What the bootstrap plan asks every member before anything changes: this node's
-    ``info`` (as ``swarm.info``, or None when dockerd does not answer), on an active
-    manager the ``nodes`` it lists, its ``mine`` functions (alias -> function and
+    ``info`` (as ``swarm.info``, or None when dockerd does not answer), the salt-swarm
+    ``version`` it runs, on an active manager the ``nodes`` it lists, its ``mine`` functions (alias -> function and
     ``allow_tgt``, for the swarm's entries), with ``grain_rules`` (the master's
     ``swarm:grain_labels``) the ``grains`` those rules read (the master makes the
     labels itself), and the ``problems`` this node finds with its settings: dockerd
@@ -161,7 +162,7 @@ def preflight(grain_rules=None):
     except CommandExecutionError as exc:
         url = _conf("docker_url", "")
         problems.append(f"swarm:docker_url: {exc}" if url else f"dockerd: {exc}")
-    found = {"info": node, "problems": problems, "mine": _mine_entries()}
+    found = {"info": node, "problems": problems, "mine": _mine_entries(), "version": __version__}
     if grain_rules:
         try:
             found["grains"] = grain_label_logic.needed_grains(dict(__grains__), grain_rules)

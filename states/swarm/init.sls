@@ -6,6 +6,10 @@
     two swarms): build new swarms with the orchestrate `swarm.bootstrap`. A minion
     in neither role gets nothing. -#}
 {%- from "swarm/map.jinja" import swarm with context %}
+{%- set module_version = salt["grains.get"]("salt_swarm_version") %}
+{%- if module_version != swarm.formula_version %}
+{{ raise("salt-swarm versions differ: this minion runs the extension " ~ (module_version or "(none, or older than 0.2)") ~ ", the formula served to it is " ~ swarm.formula_version ~ "; install the same salt-swarm on the master and the minions (docs/install.md)") }}
+{%- endif %}
 {%- from "swarm/role.jinja" import role with context %}
 
 {%- if role and swarm.get("token_store") %}

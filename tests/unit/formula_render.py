@@ -26,6 +26,8 @@ import salt.loader
 import salt.template
 import salt.utils.dictupdate
 
+from salt_swarm.version import __version__
+
 STATES = Path(__file__).resolve().parents[2] / "states"
 RENDERER = "jinja|yaml"
 
@@ -69,6 +71,10 @@ def functions(pillar=None, minion_id="node1", matches=None, **more):
     funcs = {
         "pillar.get": pillar_get(pillar or {}),
         "slsutil.merge": slsutil_merge,
+        # The minion runs the extension of the formula's own version (init.sls checks).
+        "grains.get": lambda key, default=None, **kw: (
+            __version__ if key == "salt_swarm_version" else default
+        ),
     }
     for tgt_type in ("glob", "list", "grain", "grain_pcre", "pcre", "pillar", "compound"):
         funcs[f"match.{tgt_type}"] = matcher(tgt_type)

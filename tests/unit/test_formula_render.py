@@ -18,6 +18,7 @@ import pytest
 import yaml
 from salt.exceptions import SaltRenderError
 
+from salt_swarm.version import __version__
 from tests.unit.formula_render import STATES, Formula, functions
 
 INJECTION = "x\nevil:\n  local.cmd.run:\n    - tgt: '*'\n    - arg: [touch /tmp/pwned]"
@@ -507,6 +508,20 @@ def test_init_sls_refuses_a_role_by_grain_with_a_master(formula, target):
     funcs["match." + target["tgt_type"]] = lambda *a, **k: True
     rendered = formula.render("swarm.init", pillar=trusted, grains={"id": "m1"}, funcs=funcs)
     assert_exactly(rendered, {"include": ["swarm.manager"]})
+
+
+@pytest.mark.parametrize("running", ["0.1.0", None])
+def test_init_sls_refuses_a_minion_whose_extension_is_not_the_formulas_version(formula, running):
+    pillar = swarm_pillar()
+    funcs = functions(pillar, "worker1")
+    funcs["grains.get"] = lambda key, default=None, **kw: running
+    with pytest.raises(SaltRenderError, match="salt-swarm versions differ"):
+        formula.render("swarm.init", pillar=pillar, grains={"id": "worker1"}, funcs=funcs)
+
+
+def test_the_formula_and_the_package_have_one_version():
+    defaults = yaml.safe_load((STATES / "swarm" / "defaults.yaml").read_text())
+    assert defaults["swarm"]["formula_version"] == __version__
 
 
 def test_node_sls(formula):
