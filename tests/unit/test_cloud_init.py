@@ -216,10 +216,11 @@ def test_every_written_config_file_parses():
 # --- the minion config and the pillar ----------------------------------------------
 
 
-def test_minion_config_is_masterless_on_the_checkout_and_the_written_pillar():
+def test_minion_config_is_masterless_with_the_packaged_formula_and_the_written_pillar():
     assert MINION_CONF["file_client"] == "local"
-    assert MINION_CONF["file_roots"] == {"base": [clone_destination(CLOUD_CONFIG) + "/states"]}
-    assert (REPO / "states" / "swarm" / "init.sls").is_file()
+    # The formula from the installed package: nothing of the checkout in file_roots.
+    assert MINION_CONF["fileserver_backend"] == ["swarm_formula"]
+    assert "file_roots" not in MINION_CONF
     assert MINION_CONF["pillar_roots"] == {"base": ["/srv/pillar"]}
     assert PILLAR_TOP == {"base": {"*": ["swarm"]}}
 
