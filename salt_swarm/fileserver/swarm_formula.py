@@ -23,7 +23,7 @@ import os
 import salt.utils.gzip_util
 import salt.utils.hashutils
 
-from salt_swarm import formula
+from salt_swarm import packaged_formula as formula
 
 log = logging.getLogger(__name__)
 
