@@ -3,7 +3,17 @@
 Everything else goes through the loader (``__salt__``, ``__opts__``). What is here:
 the minion's private key (to open sealed tokens), a mine send that waits for the
 master's answer, the mine entry ACL wrapper, and on the master the accepted keys,
-the grain cache and which minions are connected.
+the mine and grain caches and which minions are connected.
+
+Where the versions differ (read from each one's source, checked by
+tests/unit/test_salt_internals.py against the Salt installed):
+
+- the master's minion data cache: Salt 3008 keeps the mine in bank ``mine`` and the
+  grains in bank ``grains``, key = minion id; 3006 and 3007 keep both in bank
+  ``minions/<id>``, keys ``mine`` and ``data`` (``{"grains": ..., "pillar": ...}``);
+- the master's keys: Salt 3008 reads them through a cache (``keys.cache_driver``,
+  by default ``localfs_key`` over the same files); 3006 and 3007 read the files under
+  ``pki_dir`` (``minions/<id>`` for an accepted key).
 """
 
 from __future__ import annotations
@@ -12,6 +22,28 @@ import functools
 import os
 
 from cryptography.hazmat.primitives import serialization
+
+SUPPORTED = (3006, 3007, 3008)  # Salt major versions salt-swarm is tested on
+
+
+def salt_version() -> tuple[int, int]:
+    """(major, minor) of the Salt this process runs, e.g. (3006, 29)."""
+    import salt.version
+
+    info = salt.version.__saltstack_version__
+    return int(info.major), int(info.minor or 0)
+
+
+def salt_version_text() -> str:
+    import salt.version
+
+    return str(salt.version.__version__)
+
+
+def _data_cache_by_kind() -> bool:
+    """Salt 3008's minion data cache: one bank per kind (``mine``, ``grains``)."""
+    return salt_version() >= (3008, 0)
+
 
 # ---- minion side ---------------------------------------------------------------
 
@@ -69,8 +101,9 @@ def mine_entry_data(entry):
 def accepted_minions(opts: dict) -> set[str]:
     import salt.key
 
-    keys = salt.key.get_key(opts).list_status("accepted")
-    return set(keys.get("minions", []))
+    with salt.key.get_key(opts) as keys:  # closes the event bus connection it opens
+        found = keys.list_status("accepted")
+    return set(found.get("minions", []))
 
 
 def accepted_public_key(opts: dict, minion: str) -> str | None:
@@ -78,10 +111,10 @@ def accepted_public_key(opts: dict, minion: str) -> str | None:
     denied or unknown)."""
     import salt.key
 
-    keys = salt.key.get_key(opts)
-    cache = getattr(keys, "cache", None)
-    if cache is not None and hasattr(keys, "list_status") and _has_key_cache(opts):
-        record = cache.fetch("keys", minion)
+    if _has_key_cache(opts):
+        # Salt 3008: {"state": ..., "pub": ...} per minion in the key cache.
+        with salt.key.get_key(opts) as keys:
+            record = keys.cache.fetch("keys", minion)
         if isinstance(record, dict):
             return record.get("pub") if record.get("state") == "accepted" else None
         return None
@@ -98,7 +131,24 @@ def accepted_public_key(opts: dict, minion: str) -> str | None:
 
 def _has_key_cache(opts: dict) -> bool:
     """Salt 3008 keeps keys in a cache (``keys.cache_driver``); older ones in files."""
-    return "keys.cache_driver" in opts
+    return salt_version() >= (3008, 0)
+
+
+def cached_mine(opts: dict, minions) -> dict[str, dict]:
+    """minion -> its mine entries in the master's cache (function -> data, ACL-wrapped
+    where the entry has an ``allow_tgt``), for those of ``minions`` that have any."""
+    import salt.cache
+
+    cache = salt.cache.factory(opts)
+    out = {}
+    for minion in minions:
+        if _data_cache_by_kind():
+            entries = cache.fetch("mine", minion)  # Salt 3008
+        else:
+            entries = cache.fetch(f"minions/{minion}", "mine")  # Salt 3006 and 3007
+        if isinstance(entries, dict) and entries:
+            out[minion] = entries
+    return out
 
 
 def cached_grains(opts: dict, minion: str) -> dict:
@@ -106,8 +156,9 @@ def cached_grains(opts: dict, minion: str) -> dict:
     import salt.cache
 
     cache = salt.cache.factory(opts)
-    grains = cache.fetch("grains", minion)  # Salt 3008
-    if not isinstance(grains, dict):
+    if _data_cache_by_kind():
+        grains = cache.fetch("grains", minion)  # Salt 3008
+    else:
         data = cache.fetch(f"minions/{minion}", "data")  # Salt 3006 and 3007
         grains = data.get("grains") if isinstance(data, dict) else None
     return grains if isinstance(grains, dict) else {}

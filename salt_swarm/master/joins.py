@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 
-import salt.cache
 import salt.utils.jid
 
 from salt_swarm import salt_internals
@@ -35,12 +34,8 @@ def join_data(opts, managers, role, addr_function=None, token_function=None):
     check_role(role)
     addr_function = addr_function or MINE_ADDR
     token_function = token_function or MINE_TOKEN[role]
-    cache = salt.cache.factory(opts)
     addrs, tokens = {}, {}
-    for minion in managers:
-        entries = cache.fetch("mine", minion) or {}
-        if not isinstance(entries, dict):
-            continue
+    for minion, entries in salt_internals.cached_mine(opts, managers).items():
         addrs[minion] = salt_internals.mine_entry_data(entries.get(addr_function))
         tokens[minion] = salt_internals.mine_entry_data(entries.get(token_function))
     return mine_data.usable(addrs, tokens, role, prefer=list(managers))

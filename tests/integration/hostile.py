@@ -985,9 +985,9 @@ def send_mine(lab, sender, function_alias: str, value, timeout: float = 120):
 
 def master_mine(lab, minion_id: str) -> dict:
     """What the master's mine holds for ``minion_id`` (read from its cache, no targeting)."""
-    import salt.cache
+    from salt_swarm import salt_internals
 
-    return salt.cache.factory(master_opts(lab)).fetch("mine", minion_id) or {}
+    return salt_internals.cached_mine(master_opts(lab), [minion_id]).get(minion_id, {})
 
 
 # ---- what an attack must not have done --------------------------------------------

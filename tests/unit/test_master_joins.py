@@ -25,14 +25,6 @@ PUB = (
 )
 
 
-class FakeCache:
-    def __init__(self, banks):
-        self.banks = banks
-
-    def fetch(self, bank, key):
-        return self.banks.get(bank, {}).get(key)
-
-
 class FakeClient:
     def __init__(self, answers):
         self.answers = answers
@@ -63,7 +55,9 @@ def master(monkeypatch):
         "m2": {joins.MINE_ADDR: None, joins.MINE_TOKEN["worker"]: None},
     }
     keys = {"w1": PUB}
-    monkeypatch.setattr(joins.salt.cache, "factory", lambda opts: FakeCache({"mine": mine}))
+    monkeypatch.setattr(
+        joins.salt_internals, "cached_mine", lambda opts, ms: {m: mine[m] for m in ms if m in mine}
+    )
     monkeypatch.setattr(joins.salt_internals, "accepted_public_key", lambda opts, m: keys.get(m))
     return keys
 
