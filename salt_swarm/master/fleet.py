@@ -143,10 +143,12 @@ class Fleet:
         raise SwarmError(f"no active manager could run {fun}: " + "; ".join(failures))
 
     def call(self, minion: str, fun: str, arg=(), timeout=None, **kwargs):
-        """One function on one minion; its return, or SwarmError with the minion's message."""
+        """One function on one minion; its return, or SwarmError with the minion's message.
+        The minion is an exact list target: an id may hold glob characters or commas."""
         ret = self.client.cmd(
-            minion,
+            [minion],
             fun,
+            tgt_type="list",
             arg=list(arg),
             kwarg=kwargs or None,
             timeout=timeout or self.timeout,

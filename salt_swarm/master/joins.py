@@ -143,7 +143,9 @@ def _start_settle(fleet, manager, settle, members, timeout):
         "wait_for": {h: list(known.get(h) or []) for h in joining},
         "list_after": True,
     }
-    pub = fleet.client.run_job(manager, "swarm.apply_nodes", kwarg=kwarg, listen=True)
+    pub = fleet.client.run_job(
+        [manager], "swarm.apply_nodes", tgt_type="list", kwarg=kwarg, listen=True
+    )
     return (pub or {}).get("jid"), manager
 
 

@@ -123,3 +123,22 @@ def test_failures_and_silent_members_are_named_with_tokens_redacted(master):
 def test_a_bad_role_is_refused_first(master):
     with pytest.raises(SwarmError, match="role"):
         joins.join_members(FakeFleet(), ["w1"], "leader", ["m1"])
+
+
+def test_one_minions_call_is_an_exact_list_target_whatever_its_id_holds():
+    """A minion id may hold glob characters and commas: a call to that minion must
+    not reach the others its id would match as a glob or split into as a list."""
+    from salt_swarm.master.fleet import Fleet
+
+    published = []
+
+    class Client:
+        def cmd(self, tgt, fun, **kw):
+            published.append((tgt, kw.get("tgt_type")))
+            return {tgt[0]: {"retcode": 0, "ret": {"ok": True}}}
+
+    fleet = Fleet({}, timeout=1)
+    fleet._client = Client()
+    for minion in ("host*", "a,host1", "host[1-3]"):
+        assert fleet.call(minion, "swarm.info") == {"ok": True}
+    assert published == [(["host*"], "list"), (["a,host1"], "list"), (["host[1-3]"], "list")]
