@@ -22,7 +22,7 @@ from collections import defaultdict
 
 from salt_swarm.core.cluster import NodeView
 from salt_swarm.core.local_node import STATES
-from salt_swarm.core.minion_ids import shown
+from salt_swarm.core.minion_ids import shown, shown_id
 
 # What a node's hostname may be (Docker reports the host's own): printable ASCII, no
 # spaces, at most 253 characters. Anything else is refused rather than carried into
@@ -67,7 +67,9 @@ def doubtful(
         owner = record.get(node_id)
         for m in minions:
             if owner and owner != m and owner in accepted:
-                why[m].append(f"reports node {node_id}, which the master's record gives to {owner}")
+                why[m].append(
+                    f"reports node {node_id}, which the master's record gives to {shown_id(owner)}"
+                )
     if nodes is not None:
         _against_nodes(infos, record, accepted, nodes, why)
     return {m: "; ".join(dict.fromkeys(lines)) for m, lines in sorted(why.items())}
@@ -101,12 +103,12 @@ def _against_nodes(infos, record, accepted, nodes, why) -> None:
                 and owner in accepted
             ):
                 why[minion].append(
-                    f"reports hostname {shown(hostname)}, the name of {owner}'s node {other.id}"
+                    f"reports hostname {shown(hostname)}, the name of {shown_id(owner)}'s node {other.id}"
                 )
 
 
 def _others(minions: list[str], me: str) -> str:
-    return ", ".join(m for m in minions if m != me)
+    return ", ".join(shown_id(m) for m in minions if m != me)
 
 
 def trusted(infos: dict[str, dict | None], doubts: dict[str, str]) -> dict[str, dict]:

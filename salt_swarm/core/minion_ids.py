@@ -18,9 +18,18 @@ MAX_MINIONS_PER_EVENT = 1000
 START_TAG = re.compile(r"salt/minion/(.+)/start", re.DOTALL)
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.@-]+")
+
+
 def shown(value) -> str:
     """A value as a message may show it: quoted and escaped, one line."""
     return json.dumps(value, ensure_ascii=True) if isinstance(value, str) else repr(value)
+
+
+def shown_id(minion) -> str:
+    """A minion id in a message or log line: as it is when plain, else quoted and
+    escaped (an id may hold a newline that would forge another log line)."""
+    return minion if isinstance(minion, str) and _PLAIN.fullmatch(minion) else shown(minion)
 
 
 def check_minion_id(value, field: str = "minion") -> str:

@@ -10,6 +10,7 @@ from salt.exceptions import SaltInvocationError
 from salt_swarm.core import conformance, grain_labels, mine_acl, pillar_check
 from salt_swarm.core import plan as plan_logic
 from salt_swarm.core.errors import SwarmError
+from salt_swarm.core.minion_ids import shown_id
 from salt_swarm.master import checks, targets
 from salt_swarm.master.fleet import Fleet, active_managers
 from salt_swarm.version import __version__
@@ -73,7 +74,8 @@ def plan(
     asked, nodes = _node_list(fleet, infos, wanted_managers)
     doubts = fleet.remember(infos, nodes) if nodes is not None else fleet.check_reports(infos)
     found += [
-        f"{m}: its report about its node does not hold up: {why}" for m, why in doubts.items()
+        f"{shown_id(m)}: its report about its node does not hold up: {why}"
+        for m, why in doubts.items()
     ]
     found += _version_problems(pre.versions)
     if mine_check is not None:
