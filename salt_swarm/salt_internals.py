@@ -151,6 +151,17 @@ def cached_mine(opts: dict, minions) -> dict[str, dict]:
     return out
 
 
+def cache_files(kind: str) -> str:
+    """Where the master's default cache (``cache: localfs``) keeps every minion's
+    ``kind`` (``mine``, ``grains`` or ``pillar``): a glob under its ``cachedir``. Before
+    3008 the grains and the pillar share one file (``data.p``)."""
+    if kind not in ("mine", "grains", "pillar"):
+        raise ValueError(f"no minion data cache kind {kind!r}")
+    if _data_cache_by_kind():
+        return f"{kind}/*.p"
+    return "minions/*/mine.p" if kind == "mine" else "minions/*/data.p"
+
+
 def cached_grains(opts: dict, minion: str) -> dict:
     """The grains the master has cached for ``minion`` (what it last reported)."""
     import salt.cache

@@ -18,7 +18,7 @@ COMMANDS = {
     "nsenter": "util-linux",
     "unshare": "util-linux",
 }
-PYTHON_MODULES = {"salt": "salt>=3008,<3009", "docker": "docker>=7", "yaml": "pyyaml"}
+PYTHON_MODULES = {"salt": "salt>=3006", "docker": "docker>=7", "yaml": "pyyaml"}
 
 
 class MissingPrerequisite(RuntimeError):

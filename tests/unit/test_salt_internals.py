@@ -6,6 +6,7 @@ each version's venv (scripts/test-salt-versions) checks each version's layout.""
 import os
 import socket
 import types
+from pathlib import Path
 
 import pytest
 import salt.cache
@@ -74,6 +75,8 @@ def test_cached_mine_reads_what_the_master_stored(master_opts, master_funcs):
     assert master_funcs._mine({"id": "m1", "data": {"swarm.worker_token": acl}})
     assert master_funcs._mine({"id": "m2", "data": {"swarm.manager_addr": None}})
 
+    cachedir = Path(master_opts["cachedir"])
+    assert len(list(cachedir.glob(salt_internals.cache_files("mine")))) == 2
     got = salt_internals.cached_mine(master_opts, ["m1", "m2", "m3"])
     assert sorted(got) == ["m1", "m2"]
     assert got["m1"]["swarm.manager_addr"] == "198.18.0.2:2377"
@@ -107,6 +110,11 @@ def test_send_mine_sends_what_the_master_stores(master_opts, master_funcs, monke
 def test_cached_grains_reads_what_the_master_stored(master_opts, master_funcs):
     master_funcs._pillar({"id": "m1", "grains": {"os": "Debian", "swarm_role": "worker"}})
     assert salt_internals.cached_grains(master_opts, "m1")["swarm_role"] == "worker"
+    cachedir = Path(master_opts["cachedir"])
+    for kind in ("grains", "pillar"):
+        assert [p.name for p in cachedir.glob(salt_internals.cache_files(kind))] == [
+            "m1.p" if NEW_LAYOUT else "data.p"
+        ]
     assert salt_internals.cached_grains(master_opts, "m2") == {}
 
 
