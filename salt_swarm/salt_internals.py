@@ -40,6 +40,18 @@ def salt_version_text() -> str:
     return str(salt.version.__version__)
 
 
+def unsupported_salt() -> str | None:
+    """Why the Salt of this process cannot run salt-swarm (older than 3006, which pip
+    refuses but ``saltutil.sync_all`` does not), None when it can. A Salt newer than
+    3008 is tried, not refused."""
+    if salt_version() < (SUPPORTED[0], 0):
+        return (
+            f"salt-swarm needs Salt {SUPPORTED[0]} or later (tested on "
+            f"{', '.join(map(str, SUPPORTED))}); this is Salt {salt_version_text()}"
+        )
+    return None
+
+
 def _data_cache_by_kind() -> bool:
     """Salt 3008's minion data cache: one bank per kind (``mine``, ``grains``)."""
     return salt_version() >= (3008, 0)

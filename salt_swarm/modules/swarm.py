@@ -59,6 +59,9 @@ def __virtual__():
             "pip in Salt's Python (it brings the Docker SDK, docker>=7), or see "
             "docs/install.md for the saltutil.sync_all way",
         )
+    too_old = salt_internals.unsupported_salt()
+    if too_old:
+        return False, f"swarm: {too_old}"
     return __virtualname__
 
 

@@ -16,6 +16,7 @@ import time
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
+from salt_swarm import salt_internals
 from salt_swarm.core import prune as prune_logic
 from salt_swarm.core import status as status_report
 from salt_swarm.core.errors import SwarmError
@@ -31,6 +32,9 @@ TARGET_TYPES = targets.TARGET_TYPES
 
 
 def __virtual__():
+    too_old = salt_internals.unsupported_salt()
+    if too_old:
+        return False, f"swarm runner: {too_old}"
     return __virtualname__
 
 
