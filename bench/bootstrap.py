@@ -5,7 +5,7 @@ Usage (root): python bench/bootstrap.py [--runs 3] [3+1 3+10 3+20 ...]
 
 For each size (managers+workers) and each run, in this order:
 - floor: straight to the daemons, init on manager1, the other managers joined one at a
-  time, the workers in parallel, until every node is Ready (salt_swarm.lab.swarms.build);
+  time, the workers in parallel, until every node is Ready (lab.swarms.build);
   and "floor until quiet": until the dockerds have also done the work a join sets off
   after Ready (on shared cores the orchestrate's later steps run inside it);
 - orchestrate: `salt-run state.orchestrate swarm.bootstrap`, pillar naming exactly
@@ -44,8 +44,8 @@ from datetime import time as time_of_day
 from pathlib import Path
 from typing import NamedTuple
 
-from salt_swarm.lab import swarms
-from salt_swarm.lab.lab import Lab, repo_root
+from lab import swarms
+from lab.lab import Lab, repo_root
 
 try:  # run as a script: bench/ is on sys.path
     import resources

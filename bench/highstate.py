@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from salt_swarm.lab.lab import Lab
+from lab.lab import Lab
 
 
 def highstate(lab: Lab, members: list[str]) -> tuple[float, int]:

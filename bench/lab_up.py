@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from salt_swarm.lab import Lab
+from lab import Lab
 
 
 def mem_available_kib() -> int:

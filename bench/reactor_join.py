@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from salt_swarm.lab import swarms
-from salt_swarm.lab.lab import Lab, repo_root
-from salt_swarm.lab.wait import wait_for
+from lab import swarms
+from lab.lab import Lab, repo_root
+from lab.wait import wait_for
 
 try:  # run as a script: bench/ is on sys.path
     from bootstrap import orchestrate, write_pillar

@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from salt_swarm.lab import procs
+from lab import procs
 
 
 def _groups(cg: Path) -> dict[str, list[Path]]:

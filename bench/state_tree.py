@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from salt_swarm.lab.lab import repo_root
+from lab.lab import repo_root
 
 NOOP = "nothing to do:\n  test.nop: []\n"
 

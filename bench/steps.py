@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from salt_swarm.lab import swarms
-from salt_swarm.lab.lab import Lab, repo_root
+from lab import swarms
+from lab.lab import Lab, repo_root
 
 try:
     from bootstrap import write_pillar  # run as a script: bench/ is on sys.path

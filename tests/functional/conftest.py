@@ -1,6 +1,6 @@
 """Functional tier: salt-swarm's loader modules in-process, each against a real lab dockerd.
 
-Assertions read the daemons straight through the Docker API (``salt_swarm.lab.swarms``),
+Assertions read the daemons straight through the Docker API (``lab.swarms``),
 not through the code under test.
 """
 
@@ -8,8 +8,8 @@ import pytest
 import salt.config
 import salt.loader
 
-from salt_swarm.lab import swarms
-from salt_swarm.lab.layout import SWARM_ADDR_POOL
+from lab import swarms
+from lab.layout import SWARM_ADDR_POOL
 from tests.functional.kept_swarm import KeptSwarm
 
 

@@ -10,7 +10,7 @@ Anything else, and the swarm is taken down and built again.
 
 from __future__ import annotations
 
-from salt_swarm.lab import swarms
+from lab import swarms
 
 
 class KeptSwarm:

@@ -5,8 +5,8 @@ import re
 import pytest
 from salt.exceptions import CommandExecutionError
 
-from salt_swarm.lab import swarms
-from salt_swarm.lab.wait import wait_for
+from lab import swarms
+from lab.wait import wait_for
 
 TOKEN = re.compile(r"^SWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25}$")
 

@@ -1,7 +1,7 @@
 import pytest
 from salt.exceptions import CommandExecutionError
 
-from salt_swarm.lab.layout import SWARM_ADDR_POOL
+from lab.layout import SWARM_ADDR_POOL
 
 from .conftest import load_minion_mods
 

@@ -3,8 +3,8 @@
 import pytest
 from salt.exceptions import CommandExecutionError
 
-from salt_swarm.lab import swarms
-from salt_swarm.lab.layout import HOST_NETWORK
+from lab import swarms
+from lab.layout import HOST_NETWORK
 
 # Lab addresses where no host lives
 UNUSED_ADDR = str(HOST_NETWORK.network_address + 250)
@@ -206,7 +206,7 @@ def test_leave_refused_when_it_would_break_quorum(nodes, lab):
     swarms.wait_ready(lab, first.name, [n.name for n in nodes])
     lab.stop_daemon(third.name, "dockerd")
     try:
-        from salt_swarm.lab.wait import wait_for
+        from lab.wait import wait_for
 
         wait_for(
             lambda: second("health")["reachable"] == 2, 60, "the stopped manager seen unreachable"

@@ -3,8 +3,8 @@
 import pytest
 from salt.exceptions import CommandExecutionError
 
-from salt_swarm.lab import swarms
-from salt_swarm.lab.wait import wait_for
+from lab import swarms
+from lab.wait import wait_for
 
 
 def spec_of(lab, manager, hostname):

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from salt_swarm.lab import swarms
-from salt_swarm.lab.layout import SWARM_ADDR_POOL
-from salt_swarm.lab.wait import wait_for
+from lab import swarms
+from lab.layout import SWARM_ADDR_POOL
+from lab.wait import wait_for
 
 SECRET = re.compile(r"SWMTKN-1-[0-9a-z]{50}|SWMKEY-1-[A-Za-z0-9+/]{20,}")
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from salt_swarm.lab import swarms
-from salt_swarm.lab.fixtures import module_uses_lab
-from salt_swarm.lab.lab import repo_root
+from lab import swarms
+from lab.fixtures import module_uses_lab
+from lab.lab import repo_root
 
 PILLARS = Path(__file__).parent / "pillars"
 EXAMPLE_PILLAR = repo_root() / "pillar.example"

@@ -8,7 +8,7 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from salt_swarm.lab import swarms
+from lab import swarms
 from tests.integration.conftest import Orchestrate, read_orchestrate
 
 

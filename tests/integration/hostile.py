@@ -40,9 +40,9 @@ from pathlib import Path
 
 import yaml
 
-from salt_swarm.lab import daemons, procs
-from salt_swarm.lab.procs import Proc
-from salt_swarm.lab.wait import WaitTimeout, wait_for
+from lab import daemons, procs
+from lab.procs import Proc
+from lab.wait import WaitTimeout, wait_for
 
 KEY_DIRS = ("minions", "minions_pre", "minions_rejected", "minions_denied")
 CACHE_BANKS = ("grains", "pillar", "mine")

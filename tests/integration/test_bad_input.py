@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from salt_swarm.lab import swarms
-from salt_swarm.lab.wait import wait_for
+from lab import swarms
+from lab.wait import wait_for
 from tests.integration.conftest import (
     PILLARS,
     orchestrate,

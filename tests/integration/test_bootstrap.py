@@ -2,7 +2,7 @@
 
 import pytest
 
-from salt_swarm.lab import swarms
+from lab import swarms
 from tests.integration.conftest import PILLARS, SECRET, orchestrate, pillar_variant, switch_pillar
 
 PILLAR = PILLARS / "bootstrap"

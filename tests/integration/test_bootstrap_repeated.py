@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from salt_swarm.lab import swarms
+from lab import swarms
 from tests.integration.conftest import PILLARS, orchestrate
 
 RUNS = 20

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from lab import swarms
+from lab.wait import wait_for
 from salt_swarm.core.cluster import node_view
-from salt_swarm.lab import swarms
-from salt_swarm.lab.wait import wait_for
 from tests.integration.conftest import PILLARS, SECRET, orchestrate
 
 

@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from salt_swarm.lab import swarms
+from lab import swarms
 
 
 def test_demo_bootstraps_and_prints_the_nodes(lab, lab_hosts):
@@ -14,7 +14,7 @@ def test_demo_bootstraps_and_prints_the_nodes(lab, lab_hosts):
     swarms.leave_all(lab, names)
     try:
         res = subprocess.run(
-            [sys.executable, "-m", "salt_swarm.lab.demo", "--managers", "1", "--workers", "1"],
+            [sys.executable, "-m", "lab.demo", "--managers", "1", "--workers", "1"],
             capture_output=True,
             text=True,
             timeout=600,

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from salt_swarm.lab import swarms
-from salt_swarm.lab.wait import wait_for
+from lab import swarms
+from lab.wait import wait_for
 from tests.integration.conftest import (
     PILLARS,
     SECRET,

@@ -2,7 +2,7 @@
 grains give (swarm:grain_labels) beside pillar's label rules, and a re-run after a
 grain change makes the labels follow (a tag gone, its label gone)."""
 
-from salt_swarm.lab import swarms
+from lab import swarms
 from tests.integration.conftest import PILLARS, orchestrate, pillar_variant
 
 RULES = "  labels:\n"

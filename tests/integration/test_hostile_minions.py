@@ -14,8 +14,8 @@ import secrets
 
 import pytest
 
-from salt_swarm.lab import swarms
-from salt_swarm.lab.wait import wait_for
+from lab import swarms
+from lab.wait import wait_for
 from tests.integration import hostile
 from tests.integration.conftest import (
     PILLARS,

@@ -7,7 +7,7 @@ import os
 import docker
 import pytest
 
-from salt_swarm.lab import swarms
+from lab import swarms
 from tests.integration import hostile
 
 # An id that would add a state to any YAML it is pasted into raw.

@@ -4,7 +4,7 @@ import ipaddress
 import json
 from concurrent.futures import ThreadPoolExecutor
 
-from salt_swarm.lab.layout import HOST_NETWORK, SWARM_ADDR_POOL
+from lab.layout import HOST_NETWORK, SWARM_ADDR_POOL
 
 
 def salt_json(lab, *args):

@@ -3,7 +3,7 @@ with no manager's entries in the master's mine it answers at once and changes no
 
 import json
 
-from salt_swarm.lab import swarms
+from lab import swarms
 from tests.integration.conftest import PILLARS, SECRET
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from salt_swarm.lab import swarms
-from salt_swarm.lab.lab import repo_root
-from salt_swarm.lab.layout import HOST_NETWORK, SWARM_ADDR_POOL
-from salt_swarm.lab.wait import wait_for
+from lab import swarms
+from lab.lab import repo_root
+from lab.layout import HOST_NETWORK, SWARM_ADDR_POOL
+from lab.wait import wait_for
 
 PILLAR = Path(__file__).parent / "pillars" / "mine"
 SECRET = re.compile(r"SWMTKN-1-[0-9a-z]{50}|SWMKEY-1-[A-Za-z0-9+/]{20,}")

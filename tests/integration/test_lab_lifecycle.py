@@ -5,9 +5,9 @@ import signal
 import subprocess
 from pathlib import Path
 
-from salt_swarm.lab import network, procs
-from salt_swarm.lab.lab import LabError
-from salt_swarm.lab.layout import (
+from lab import network, procs
+from lab.lab import LabError
+from lab.layout import (
     BRIDGE,
     BRIDGE_MAC,
     NETNS_PREFIX,
@@ -15,7 +15,7 @@ from salt_swarm.lab.layout import (
     netns_name,
     veth_name,
 )
-from salt_swarm.lab.procs import Proc
+from lab.procs import Proc
 
 
 def recorded_procs(lab) -> list[Proc]:

@@ -23,12 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import yaml
 
+from lab import daemons, swarms
+from lab.lab import repo_root
+from lab.layout import HOST_NETWORK, MASTER_ADDR, SWARM_ADDR_POOL
+from lab.wait import wait_for
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.etcd_client import EtcdClient
-from salt_swarm.lab import daemons, swarms
-from salt_swarm.lab.lab import repo_root
-from salt_swarm.lab.layout import HOST_NETWORK, MASTER_ADDR, SWARM_ADDR_POOL
-from salt_swarm.lab.wait import wait_for
 from tests.etcd_server import EtcdServer, add_store_roles, enable_auth, free_port, make_tls_files
 from tests.integration.conftest import SECRET
 

@@ -5,9 +5,9 @@ import json
 import docker.types
 import pytest
 
+from lab import images, swarms
+from lab.wait import wait_for
 from salt_swarm.core.cluster import node_view
-from salt_swarm.lab import images, swarms
-from salt_swarm.lab.wait import wait_for
 
 WORKERS = ["host4", "host5"]
 NEW = ["host6", "host7"]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from salt_swarm.lab import swarms
+from lab import swarms
 
 
 def plan(lab, *args):

@@ -9,9 +9,9 @@ import pytest
 import salt.config
 import salt.utils.jid
 
+from lab import swarms
 from salt_swarm.core import sealed as sealed_box
 from salt_swarm.core.sealed import PREFIX
-from salt_swarm.lab import swarms
 from salt_swarm.master import joins
 from tests.integration.conftest import PILLARS, SECRET, orchestrate
 

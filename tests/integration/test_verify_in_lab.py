@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from salt_swarm.lab.daemons import salt_script
-from salt_swarm.lab.lab import repo_root
+from lab.daemons import salt_script
+from lab.lab import repo_root
 from tests.integration.conftest import PILLARS, pillar_variant, swarm_for_the_module
 
 VERIFY = repo_root() / "tests" / "verify"

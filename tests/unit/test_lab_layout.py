@@ -2,8 +2,8 @@ import ipaddress
 
 import pytest
 
-from salt_swarm.lab.cli import host_names, main, parser
-from salt_swarm.lab.layout import (
+from lab.cli import host_names, main, parser
+from lab.layout import (
     DOCKERD_LOCAL_POOL,
     HOST_NETWORK,
     MASTER_ADDR,

@@ -2,7 +2,7 @@
 
 import time
 
-from salt_swarm.lab import procs
+from lab import procs
 
 
 def test_cpu_seconds_reads_usage(tmp_path):

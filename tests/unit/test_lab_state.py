@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from salt_swarm.lab.lab import Lab, LabError
-from salt_swarm.lab.layout import LAB_INDEX
+from lab.lab import Lab, LabError
+from lab.layout import LAB_INDEX
 
 
 def test_the_state_file_records_the_lab_index(tmp_path):

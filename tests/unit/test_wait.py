@@ -1,6 +1,6 @@
 import pytest
 
-from salt_swarm.lab.wait import WaitTimeout, wait_for
+from lab.wait import WaitTimeout, wait_for
 
 
 def test_returns_the_first_truthy_result():

@@ -2,9 +2,9 @@
 
 Each host is a network namespace plus a UTS namespace (hostname = minion id), a veth
 on one bridge, its own dockerd and its own salt-minion; one salt-master listens on the
-bridge. Run ``python -m salt_swarm.lab --help``.
+bridge. Run ``python -m lab --help``.
 """
 
-from salt_swarm.lab.lab import Lab
+from lab.lab import Lab
 
 __all__ = ["Lab"]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from salt_swarm.lab import procs
-from salt_swarm.lab.layout import SWARM_ADDR_POOL
-from salt_swarm.lab.wait import wait_for
+from lab import procs
+from lab.layout import SWARM_ADDR_POOL
+from lab.wait import wait_for
 
 
 def build(lab, managers: list[str], workers: list[str] = ()) -> dict:

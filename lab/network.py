@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from salt_swarm.lab.layout import (
+from lab.layout import (
     BRIDGE,
     BRIDGE_MAC,
     HOST_NETWORK,

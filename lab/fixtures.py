@@ -1,4 +1,4 @@
-"""Pytest fixtures over the lab. Load with ``pytest_plugins = ["salt_swarm.lab.fixtures"]``.
+"""Pytest fixtures over the lab. Load with ``pytest_plugins = ["lab.fixtures"]``.
 
 Environment:
 - ``SALT_SWARM_REQUIRE_LAB=1``: a machine that cannot run the lab fails the lab tests
@@ -14,8 +14,8 @@ import sys
 
 import pytest
 
-from salt_swarm.lab import swarms
-from salt_swarm.lab.lab import Lab
+from lab import swarms
+from lab.lab import Lab
 
 
 def lab_unavailable_reason() -> str | None:

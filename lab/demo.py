@@ -6,12 +6,12 @@ import argparse
 import sys
 import time
 
-from salt_swarm.lab.lab import Lab
-from salt_swarm.lab.layout import LAB_INDEX
+from lab.lab import Lab
+from lab.layout import LAB_INDEX
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m salt_swarm.lab.demo")
+    p = argparse.ArgumentParser(prog="python -m lab.demo")
     p.add_argument("--managers", type=int, default=3)
     p.add_argument("--workers", type=int, default=3)
     # The example pillar targets manager* and worker*: host names follow it.
@@ -36,7 +36,7 @@ def main(argv=None) -> int:
         return res.returncode
     print(res.stdout.rstrip())
     index = f"SALT_SWARM_LAB_INDEX={LAB_INDEX} " if LAB_INDEX else ""
-    print(f"\nTake the lab down with: {index}.venv/bin/python -m salt_swarm.lab down")
+    print(f"\nTake the lab down with: {index}.venv/bin/python -m lab down")
     return 0
 
 

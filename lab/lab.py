@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from salt_swarm.lab import bytecode, daemons, network, prereqs, procs
-from salt_swarm.lab.layout import (
+from lab import bytecode, daemons, network, prereqs, procs
+from lab.layout import (
     LAB_INDEX,
     MASTER_ADDR,
     LabPaths,
@@ -23,8 +23,8 @@ from salt_swarm.lab.layout import (
     default_root,
     host_addr,
 )
-from salt_swarm.lab.procs import Proc
-from salt_swarm.lab.wait import WaitTimeout, wait_for
+from lab.procs import Proc
+from lab.wait import WaitTimeout, wait_for
 
 DAEMONS = ("dockerd", "minion")
 
@@ -35,7 +35,7 @@ class LabError(RuntimeError):
 
 def repo_root() -> Path:
     """The source tree salt-swarm runs from (editable install or checkout), else the cwd."""
-    here = Path(__file__).resolve().parents[2]
+    here = Path(__file__).resolve().parents[1]
     return here if (here / "states").is_dir() else Path.cwd()
 
 

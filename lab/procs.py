@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from salt_swarm.lab.layout import CGROUP_NAME
+from lab.layout import CGROUP_NAME
 
 
 @dataclass(frozen=True)

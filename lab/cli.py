@@ -1,4 +1,4 @@
-"""Command line of the lab: ``python -m salt_swarm.lab VERB ...``."""
+"""Command line of the lab: ``python -m lab VERB ...``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import os
 import sys
 
-from salt_swarm.lab.lab import Lab, LabError
-from salt_swarm.lab.prereqs import MissingPrerequisite
+from lab.lab import Lab, LabError
+from lab.prereqs import MissingPrerequisite
 
 
 def host_names(args) -> list[str]:
@@ -20,7 +20,7 @@ def host_names(args) -> list[str]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m salt_swarm.lab", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
     p.add_argument(
         "--root",
         help="lab folder (default: $SALT_SWARM_LAB_DIR, else /var/lib/salt-swarm-lab, or "

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import yaml
 
-from salt_swarm.lab.layout import (
+from lab.layout import (
     DOCKERD_LOCAL_POOL,
     MASTER_ADDR,
     HostPaths,
     LabPaths,
     netns_name,
 )
-from salt_swarm.lab.network import NETNS_DIR
+from lab.network import NETNS_DIR
 
 # Nodegroups as the classic mine + orchestrate recipe names them; pillar may use them.
 NODEGROUPS = {"swarmmanager": "manager*", "swarmworker": "worker*"}

@@ -1,5 +1,0 @@
-import sys
-
-from salt_swarm.lab.cli import main
-
-sys.exit(main())
