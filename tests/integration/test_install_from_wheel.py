@@ -80,11 +80,15 @@ def fresh_venv(salt_version: str, wheel: Path) -> Path:
     return venv
 
 
+def clean_env() -> dict:
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+
+
 def lab(venv: Path, *args, timeout=600) -> subprocess.CompletedProcess:
     """``python -m lab ...`` with the virtualenv's Python: the lab's code comes from
     the checkout (the current folder), its daemons from the virtualenv, which see
     nothing of the checkout (no PYTHONPATH)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env = clean_env()
     env["SALT_SWARM_LAB_INDEX"] = LAB_INDEX
     env.pop("SALT_SWARM_LAB_DIR", None)
     return run(
@@ -96,13 +100,9 @@ def lab(venv: Path, *args, timeout=600) -> subprocess.CompletedProcess:
 def test_the_wheel_alone_with_its_packaged_formula_bootstraps_a_swarm(wheel, salt_version):
     venv = fresh_venv(salt_version, wheel)
     python = str(venv / "bin" / "python")
-    where = run(
-        [
-            python,
-            "-c",
-            "import salt_swarm, salt.version; print(salt_swarm.__file__); print(salt.version.__version__)",
-        ]
-    )
+    probe = "import salt_swarm, salt.version; print(salt_swarm.__file__, salt.version.__version__)"
+    # From another folder: what the daemons import (the checkout is not on their path).
+    where = run([python, "-c", probe], cwd="/", env=clean_env())
     module_file, version = where.stdout.split()
     assert module_file.startswith(str(venv)) and version == salt_version, where.stdout
     editable = list(venv.glob("lib/python*/site-packages/__editable__*"))
