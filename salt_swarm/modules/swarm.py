@@ -529,8 +529,14 @@ def store_join(
 def _from_mine(role, timeout, exclude=None, need_token=True, missing_ok=False):
     """Manager addresses and ``role``'s join token (every token this minion may read,
     with ``need_token`` False: the token was given), from the mine entries of the
-    managers pillar names, waiting up to ``timeout``."""
-    target, target_type = _mine_target()
+    managers pillar names, waiting up to ``timeout``. With ``missing_ok`` (a member's
+    quick look) no managers target is None: nothing named in the mine."""
+    try:
+        target, target_type = _mine_target()
+    except CommandExecutionError:
+        if missing_ok:
+            return None
+        raise
     names = _mine_names()
     addr_fun, token_fun = names["addr"], names[role]
     funs = [addr_fun, names["worker"], names["manager"]]

@@ -23,7 +23,8 @@ def load_minion(tmp_path, docker_url, extra=None):
         file_client="local",
         pillar={},
         test=False,
-        swarm={"docker_url": docker_url, "timeout": 30, **(extra or {})},
+        # No master here: the mine is the minion's own; every minion's entries count.
+        swarm={"docker_url": docker_url, "timeout": 30, "managers": "*", **(extra or {})},
     )
     opts["grains"] = salt.loader.grains(opts)
     utils = salt.loader.utils(opts)

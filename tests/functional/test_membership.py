@@ -5,6 +5,7 @@ from salt.exceptions import CommandExecutionError
 
 from lab import swarms
 from lab.layout import HOST_NETWORK
+from tests.functional.conftest import Node
 
 # Lab addresses where no host lives
 UNUSED_ADDR = str(HOST_NETWORK.network_address + 250)
@@ -258,3 +259,18 @@ def test_init_accepts_a_pool_given_as_one_string(lab, nodes):
     assert lab.docker_client(nodes[0].name).api.inspect_swarm()["DefaultAddrPool"] == [
         "198.19.64.0/18"
     ]
+
+
+def test_join_through_the_mine_needs_to_know_whose_entries_to_trust(lab, bare_hosts, tmp_path):
+    """Any minion can store mine entries under its own id: without swarm:managers
+    (or swarm:mine:target) a joiner does not read every minion's, it refuses; a
+    target by grain is refused too (a minion sets its own grains)."""
+    name = lab.hosts[1]
+    for extra, why in (
+        ({"managers": ""}, "no swarm:managers in pillar"),
+        ({"managers": {"tgt": "role:manager", "tgt_type": "grain"}}, "matches on grains"),
+    ):
+        node = Node(lab, name, tmp_path / why.split()[0], extra=extra)
+        with pytest.raises(CommandExecutionError, match=why):
+            node("join", mine_timeout=1)
+        assert swarms.local_state(lab, name)["LocalNodeState"] == "inactive"

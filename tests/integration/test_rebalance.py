@@ -8,14 +8,17 @@ import pytest
 from lab import images, swarms
 from lab.wait import wait_for
 from salt_swarm.core.cluster import node_view
+from tests.integration.conftest import PILLARS
 
 WORKERS = ["host4", "host5"]
 NEW = ["host6", "host7"]
 
 
 @pytest.fixture
-def piled_up(lab, lab_hosts):
+def piled_up(lab, lab_hosts, use_pillar):
     lab.up([*lab_hosts, "host5", "host6", "host7"])
+    # The runner asks pillar's managers only (host1-3 here): not any minion that says so.
+    use_pillar(PILLARS / "day2")
     swarms.leave_all(lab, lab.hosts)
     images.ensure_image(lab, WORKERS + NEW)
     swarms.build(lab, ["host1"], WORKERS)
