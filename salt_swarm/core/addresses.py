@@ -117,9 +117,22 @@ def with_port(addr: str, port: int = SWARM_PORT) -> str:
     return _join(host, f":{given or port}")
 
 
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def check_pool(pool: str, field: str = "default_addr_pool") -> str:
     if not isinstance(pool, str):
         raise SwarmError(f"{field}: expected a CIDR string, got {pool!r}")
+    if "/" not in pool and _is_address(pool):
+        raise SwarmError(
+            f"{field}: {pool!r} has no prefix length: give a CIDR such as {pool}/16 "
+            "(each pool is cut into subnet_size networks, /24 by default)"
+        )
     try:
         net = ipaddress.ip_network(pool, strict=True)
     except ValueError as exc:

@@ -6,7 +6,12 @@ from dataclasses import dataclass, field
 
 from salt_swarm.core.addresses import split_port
 from salt_swarm.core.errors import SwarmError
-from salt_swarm.core.quorum import ManagerCounts, failures_tolerated, quorum
+from salt_swarm.core.quorum import (
+    ManagerCounts,
+    failures_tolerated,
+    more_failures_tolerated,
+    quorum,
+)
 
 AVAILABILITIES = ("active", "pause", "drain")
 
@@ -89,6 +94,7 @@ def health(nodes: list[NodeView]) -> dict:
         "quorum": quorum(counts.total) if counts.total else 0,
         "has_quorum": counts.has_quorum(),
         "failures_tolerated": failures_tolerated(counts.total),
+        "more_failures_tolerated": more_failures_tolerated(counts.total, counts.reachable),
         "workers": sum(1 for n in nodes if not n.is_manager),
         "nodes_ready": sum(1 for n in nodes if n.status == "ready"),
         "nodes_down": sorted(n.hostname for n in nodes if n.status != "ready"),

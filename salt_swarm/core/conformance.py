@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from salt_swarm.core.cluster import NodeView, health
+from salt_swarm.core.quorum import tolerance_text
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def _quorum(wanted_managers: int, nodes: list[NodeView]) -> list[str]:
     elif h["unreachable"]:
         found.append(
             f"quorum at risk: unreachable managers {', '.join(h['unreachable'])}; "
-            f"{h['failures_tolerated']} failure(s) tolerated with all up"
+            f"{tolerance_text(h['managers'], h['reachable'])}"
         )
     if h["managers"] and not h["leader"]:
         found.append("no leader")

@@ -82,6 +82,7 @@ class EtcdClient:
         self.timeout = timeout
         self._tokens: dict[str, str] = {}
         self._ssl: ssl.SSLContext | None = None
+        self.store: str | None = None  # the sdb:// store this client serves, for errors
 
     def __repr__(self):
         return f"EtcdClient(urls={self.urls!r}, prefix={self.prefix!r}, username={self.username!r})"
@@ -318,7 +319,8 @@ class EtcdClient:
                 failures.append(f"{url} ({exc})")
             except _EtcdAnswer as exc:
                 raise exc.error() from None
-        raise SwarmError(f"etcd unreachable: {'; '.join(failures)}")
+        store = f"{self.store}: " if self.store else ""
+        raise SwarmError(f"{store}etcd unreachable: {'; '.join(failures)}")
 
     def _call_authenticated(self, url: str, endpoint: str, body: dict) -> dict:
         if not self.username:

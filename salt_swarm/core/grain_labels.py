@@ -10,11 +10,15 @@ Every key of the searched mapping that matches the ``keys`` glob and holds a sca
 becomes a label ``prefix + key`` with the value as text. Labels whose key matches
 ``prefix + keys`` are owned by the rules: one the grains no longer give is removed
 from the node, so labels follow grain changes. Other labels are left alone.
+
+A rule whose grain is missing (or not a mapping) owns nothing on that run: a grain
+module that failed to load must not strip the labels it gave (a warning names it).
 """
 
 from __future__ import annotations
 
 import fnmatch
+from dataclasses import dataclass, field
 
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.labels import check_key
@@ -60,46 +64,68 @@ def check_rules(rules, field: str = "swarm:grain_labels") -> list[dict]:
 
 
 def owned_patterns(rules) -> list[str]:
-    """Globs of the label keys the rules own."""
+    """Globs of the label keys the rules may own (each rule's ``prefix + keys``)."""
     return sorted({r["prefix"] + r["keys"] for r in check_rules(rules)})
 
 
-def labels_from(grains: dict, rules) -> dict[str, str]:
-    """The labels the rules take from ``grains``; keys that are not valid label keys,
-    and values that are mappings or lists, are skipped (a warning names them)."""
-    labels, _ = labels_and_skipped(grains, rules)
-    return labels
+@dataclass
+class Taken:
+    """What the rules make of one node's grains: the ``labels``, the label globs they
+    ``owned`` (rules whose grain is present), what was ``skipped`` and the rules whose
+    grain is ``missing`` (each a text for a warning)."""
+
+    labels: dict[str, str] = field(default_factory=dict)
+    owned: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def warnings(self) -> list[str]:
+        return [f"skipped {why}" for why in self.skipped] + self.missing
 
 
-def labels_and_skipped(grains: dict, rules) -> tuple[dict[str, str], list[str]]:
-    labels: dict[str, str] = {}
-    skipped: list[str] = []
-    for rule in check_rules(rules):
+def taken(grains: dict, rules) -> Taken:
+    out = Taken()
+    owned = set()
+    for i, rule in enumerate(check_rules(rules)):
         source = _walk(grains or {}, rule["grain"])
         if not isinstance(source, dict):
+            what = "missing" if source is None else f"a {type(source).__name__}, not a mapping"
+            out.missing.append(
+                f"swarm:grain_labels[{i}]: grain {rule['grain']!r} is {what}: labels "
+                f"{rule['prefix'] + rule['keys']!r} are kept as they are"
+            )
             continue
+        owned.add(rule["prefix"] + rule["keys"])
         for key, value in sorted(source.items(), key=lambda kv: str(kv[0])):
             if not isinstance(key, str) or not fnmatch.fnmatchcase(key, rule["keys"]):
                 continue
             where = f"{rule['grain'] + ':' if rule['grain'] else ''}{key}"
             if isinstance(value, dict | list | tuple | set):
-                skipped.append(f"{where}: a {type(value).__name__}, not a scalar")
+                out.skipped.append(f"{where}: a {type(value).__name__}, not a scalar")
                 continue
             label = rule["prefix"] + key
             try:
                 check_key(label)
             except SwarmError:
-                skipped.append(f"{where}: {label!r} is not a valid label key")
+                out.skipped.append(f"{where}: {label!r} is not a valid label key")
                 continue
-            text = (
-                ""
-                if value is None
-                else str(value).lower()
-                if isinstance(value, bool)
-                else str(value)
-            )
-            labels[label] = text
-    return labels, skipped
+            out.labels[label] = _text(value)
+    out.owned = sorted(owned)
+    return out
+
+
+def labels_from(grains: dict, rules) -> dict[str, str]:
+    """The labels the rules take from ``grains``; keys that are not valid label keys,
+    and values that are mappings or lists, are skipped."""
+    return taken(grains, rules).labels
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
 
 
 def needed_grains(grains: dict, rules) -> dict:

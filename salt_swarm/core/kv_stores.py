@@ -82,6 +82,7 @@ class EtcdStore:
         self.client = client
         self.path = path.rstrip("/")
         self.where = uri or f"etcd:{client.prefix}{self.path}"
+        client.store = self.where
 
     def _key(self, name: str) -> str:
         return f"{self.path}/{name}"

@@ -17,6 +17,8 @@ from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.quorum import check_manager_removal
 from salt_swarm.core.secrets import check_role, check_token, redact, token_cluster, token_role
 
+DEFAULT_SUBNET_SIZE = 24  # Docker's, when a pool is given without subnet_size
+
 ROLE_SETTLE_SECONDS = 3
 # Docker answers a join that takes over 20 s with "...will continue in the
 # background": on a loaded host a manager join can. Wait this long for it to finish
@@ -69,10 +71,13 @@ class InitOptions:
             raise SwarmError(f"subnet_size: {self.subnet_size!r} must be an integer from 8 to 29")
         if self.subnet_size is not None and not pools:
             raise SwarmError("subnet_size: only valid together with default_addr_pool")
+        size = self.subnet_size or DEFAULT_SUBNET_SIZE
         for pool in pools:
-            if self.subnet_size is not None and int(pool.split("/")[1]) > self.subnet_size:
+            if int(pool.split("/")[1]) > size:
                 raise SwarmError(
-                    f"subnet_size: /{self.subnet_size} subnets do not fit in pool {pool}"
+                    f"default_addr_pool: pool {pool} is smaller than one /{size} subnet "
+                    f"(subnet_size{'' if self.subnet_size else ', Docker default'} {size}): "
+                    f"give a pool of /{size} or larger"
                 )
         if self.data_path_port is not None and not (
             isinstance(self.data_path_port, int) and 1024 <= self.data_path_port <= 49151
@@ -95,7 +100,7 @@ class InitOptions:
             body["DataPathPort"] = self.data_path_port
         if self.default_addr_pool:
             body["DefaultAddrPool"] = list(self.default_addr_pool)
-            body["SubnetSize"] = self.subnet_size or 24
+            body["SubnetSize"] = self.subnet_size or DEFAULT_SUBNET_SIZE
         return body
 
 
@@ -120,8 +125,12 @@ def init(client, opts: InitOptions, test: bool = False) -> dict:
         return {"changed": True, "comment": "a new swarm would be initialized here"}
     if now["state"] in ("pending", "error"):
         client.api.leave_swarm(force=True)
-    resp = client.api._post_json(client.api._url("/swarm/init"), data=opts.request_body())
-    node_id = client.api._result(resp, json=True)
+    try:
+        resp = client.api._post_json(client.api._url("/swarm/init"), data=opts.request_body())
+        node_id = client.api._result(resp, json=True)
+    except Exception as exc:  # docker.errors.APIError; the SDK is imported lazily
+        _raise_if_initialized_meanwhile(client, exc)
+        raise
     after = info(client)
     return {
         "changed": True,
@@ -130,6 +139,26 @@ def init(client, opts: InitOptions, test: bool = False) -> dict:
         "address": after["address"],
         "comment": "initialized a new swarm",
     }
+
+
+def _raise_if_initialized_meanwhile(client, exc) -> None:
+    """Between this node's reading and its init, another run (a second orchestrate, a
+    second manager booting from the store) made it a swarm member: say so rather
+    than Docker's advice to leave, which would break that swarm."""
+    if "already part of a swarm" not in _explain(exc):
+        return
+    try:
+        now = info(client)
+    except Exception:  # dockerd busy: Docker's own words stand
+        return
+    if now["state"] != "active":
+        return
+    role = "a manager" if now["manager"] else "a worker"
+    raise SwarmError(
+        f"another run made this node {role} of swarm {now['cluster_id'] or '(id unknown)'} "
+        "while this one was about to initialize it: this run changed nothing; run it "
+        "again and it converges on that swarm"
+    ) from exc
 
 
 # ---- join -------------------------------------------------------------------

@@ -22,6 +22,19 @@ def failures_tolerated(managers: int) -> int:
     return max(managers - 1, 0) // 2
 
 
+def more_failures_tolerated(managers: int, reachable: int) -> int:
+    """How many more managers may fail now, with ``reachable`` of them up."""
+    return max(reachable - quorum(managers), 0) if managers else 0
+
+
+def tolerance_text(managers: int, reachable: int) -> str:
+    """'survives 0 more manager failure(s) (1 with all reachable)'."""
+    text = f"survives {more_failures_tolerated(managers, reachable)} more manager failure(s)"
+    if reachable < managers:
+        text += f" ({failures_tolerated(managers)} with all reachable)"
+    return text
+
+
 @dataclass(frozen=True)
 class ManagerCounts:
     total: int
@@ -33,7 +46,7 @@ class ManagerCounts:
     def describe(self) -> str:
         return (
             f"{self.reachable} of {self.total} managers reachable, quorum is "
-            f"{quorum(self.total)}, {failures_tolerated(self.total)} failure(s) tolerated"
+            f"{quorum(self.total)}, {tolerance_text(self.total, self.reachable)}"
         )
 
 

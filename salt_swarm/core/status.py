@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from salt_swarm.core.cluster import NodeView, health
+from salt_swarm.core.quorum import tolerance_text
 from salt_swarm.core.table import format_table
 
 COLUMNS = (
@@ -51,7 +52,7 @@ def quorum_line(q: dict) -> str:
     state = "ok" if q["has_quorum"] else "LOST"
     line = (
         f"quorum {state}: {q['managers']} managers, {q['reachable']} reachable, "
-        f"{q['quorum']} needed, {q['failures_tolerated']} failure(s) tolerated; "
+        f"{q['quorum']} needed, {tolerance_text(q['managers'], q['reachable'])}; "
         f"{q['workers']} workers; leader {q['leader'] or '-'}"
     )
     if q["nodes_down"]:

@@ -51,7 +51,8 @@ class StoreJoin:
     # stores: after how long a record whose holder never published is taken over.
     election_ttl: float | None = None
     labels: dict | None = None  # from grains; None: no swarm:grain_labels rules
-    labels_owned: tuple = ()  # globs of the label keys this node's rules own
+    labels_owned: tuple = ()  # globs of the label keys this node's rules own on this run
+    rule_globs: tuple = ()  # globs of every swarm:grain_labels rule (what entries may own)
     may_init: bool = True  # False: another node is swarm:first_manager; only wait and join
 
 
@@ -244,7 +245,9 @@ def _publish_labels(store, want: StoreJoin, now: dict, test: bool, out: dict) ->
         log.warning("swarm: publishing this node's grain labels: %s", exc)
         out["comment"] += "; its grain labels are not published: its hostname cannot name a key"
         return
-    if token_store.put_node_labels(store, now["node_id"], now["hostname"], want.labels, test):
+    if token_store.put_node_labels(
+        store, now["node_id"], now["hostname"], want.labels, want.labels_owned, test
+    ):
         out["store"].append(key)
 
 
@@ -280,8 +283,7 @@ def _refresh_join_data(client, store, now: dict, test: bool, out: dict) -> None:
 def _apply_labels(client, store, want: StoreJoin, now: dict, test: bool, out: dict) -> None:
     entries = token_store.published_labels(store)  # before the node list: see vet_label_entries
     nodes = node_ops.list_nodes(client)
-    owned = list(want.labels_owned)
-    plan, skipped, gone = vet_label_entries(entries, nodes, owned)
+    plan, skipped, gone = vet_label_entries(entries, nodes, list(want.rule_globs))
     for why in skipped:
         log.warning("swarm: skipped published labels %s", why)
     out["skipped"] += skipped
@@ -291,8 +293,8 @@ def _apply_labels(client, store, want: StoreJoin, now: dict, test: bool, out: di
         out["store"].append(token_store.LABELS + name)
     mine = next((n for n in nodes if n.id == now["node_id"]), None)
     if want.labels is not None and mine is not None:
-        plan.append((mine, want.labels))
-    for node, labels in plan:
+        plan.append((mine, want.labels, list(want.labels_owned)))
+    for node, labels, owned in plan:
         try:
             changes, spec = node_ops.planned(nodes, node, labels=labels, labels_owned=owned)
             if changes and not test:
@@ -314,7 +316,9 @@ def vet_label_entries(
     first names a node the list has, unless that node has left); ``owned`` the label
     globs of this manager's own ``swarm:grain_labels`` rules. Returns
 
-    - the plan: (node, labels) per acceptable entry, only keys inside ``owned``;
+    - the plan: (node, labels, owned) per acceptable entry: only keys inside
+      ``owned``; the globs the entry says its rules own on that run, among
+      ``owned`` (all of them for an entry that does not say: salt-swarm 0.2.0);
     - skipped: one "labels/<name>: why" per entry (or part of one) refused;
     - gone: names whose entry names a node that is not in the swarm, or a manager's
       node (a manager's labels come from its own grains): the caller removes them.
@@ -365,8 +369,17 @@ def vet_label_entries(
         except SwarmError as exc:
             skipped.append(str(exc))
             continue
-        plan.append((node, labels))
+        plan.append((node, labels, _entry_owns(entry, owned)))
     return plan, skipped, gone
+
+
+def _entry_owns(entry: dict, owned: list[str]) -> list[str]:
+    """The globs a worker's entry owns: those it names among the manager's own (a worker
+    whose grain is missing names fewer, and keeps its labels); a worker can only narrow."""
+    said = entry.get("owned")
+    if not isinstance(said, list):
+        return list(owned)
+    return [p for p in owned if p in said]
 
 
 def _owned(key, owned: list[str]) -> bool:

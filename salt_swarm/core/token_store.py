@@ -460,15 +460,22 @@ def label_key(hostname: str) -> str:
     return LABELS + hostname
 
 
-def label_entry(node_id: str, hostname: str, labels: dict) -> dict:
-    return {"node_id": node_id, "hostname": hostname, "labels": dict(labels)}
+def label_entry(node_id: str, hostname: str, labels: dict, owned=None) -> dict:
+    entry = {"node_id": node_id, "hostname": hostname, "labels": dict(labels)}
+    if owned is not None:
+        entry["owned"] = sorted(owned)
+    return entry
 
 
-def put_node_labels(store, node_id: str, hostname: str, labels: dict, test: bool = False) -> bool:
-    """Publish the labels this worker's grains give (``labels/<hostname>``), for a
-    manager to check and apply; True if the entry changed (or would, with ``test``)."""
+def put_node_labels(
+    store, node_id: str, hostname: str, labels: dict, owned=None, test: bool = False
+) -> bool:
+    """Publish the labels this worker's grains give (``labels/<hostname>``) and the
+    label globs its rules own on this run (``owned``: a rule whose grain is missing
+    owns nothing), for a manager to check and apply; True if the entry changed (or
+    would, with ``test``)."""
     key = label_key(hostname)
-    entry = label_entry(node_id, hostname, labels)
+    entry = label_entry(node_id, hostname, labels, owned)
     listed = store.supports_list or hostname in _index(store)
     if store.get(key) == entry and listed:
         return False

@@ -13,14 +13,17 @@ grains the master has cached for it, limited to the keys the rules own.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from salt_swarm import salt_internals
 from salt_swarm.core import claims, grain_labels, pillar_check
 from salt_swarm.core.errors import SwarmError
-from salt_swarm.core.minion_ids import check_minion_id, check_start_tag
+from salt_swarm.core.minion_ids import check_minion_id, check_start_tag, shown_id
 from salt_swarm.master import joins, targets
 from salt_swarm.master.fleet import Fleet, active_managers
+
+log = logging.getLogger(__name__)
 
 NO_MANAGER_IN_MINE = (
     "no active manager yet (no manager's address and join token in the master's mine): "
@@ -143,9 +146,10 @@ def _labels(fleet, minion, conf):
     rules = conf.get("grain_labels")
     labels, owned = {}, []
     if rules:
-        grains = salt_internals.cached_grains(fleet.opts, minion)
-        labels, _ = grain_labels.labels_and_skipped(grains, rules)
-        owned = grain_labels.owned_patterns(rules)
+        found = grain_labels.taken(salt_internals.cached_grains(fleet.opts, minion), rules)
+        for why in found.warnings():
+            log.warning("swarm:grain_labels: %s: %s", shown_id(minion), why)
+        labels, owned = found.labels, found.owned
     labels.update(pillar_labels(fleet, minion, conf.get("labels")))
     return labels, owned
 

@@ -140,13 +140,12 @@ def _grain_labels(grains: dict, rules) -> dict:
     member sent (only the keys the rules own can come out)."""
     if not rules:
         return {}
-    owned = grain_labels.owned_patterns(rules)
     out = {}
     for minion, values in grains.items():
-        labels, skipped = grain_labels.labels_and_skipped(values or {}, rules)
-        for why in skipped:
-            log.warning("swarm:grain_labels: %s: skipped %s", minion, why)
-        out[minion] = {"labels": labels, "owned": owned}
+        found = grain_labels.taken(values or {}, rules)
+        for why in found.warnings():
+            log.warning("swarm:grain_labels: %s: %s", shown_id(minion), why)
+        out[minion] = {"labels": found.labels, "owned": found.owned}
     return out
 
 

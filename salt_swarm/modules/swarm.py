@@ -185,8 +185,10 @@ def grain_labels():
     The node labels this minion's grains give under pillar ``swarm:grain_labels``
     (rules ``{grain, keys, prefix}``, see docs/pillar.md): ``labels`` (key -> value)
     and ``owned`` (globs of the label keys the rules manage: such labels the grains
-    no longer give are removed from the node). Grains that cannot be labels (lists,
-    mappings, bad keys) are skipped with a warning in the minion log.
+    no longer give are removed from the node), and ``warnings``. Grains that cannot
+    be labels (lists, mappings, bad keys) are skipped; a rule whose grain is missing
+    owns nothing on this run, so the labels it gave stay (a grain module that failed
+    to load strips nothing). Both are warnings in the minion log.
 
     CLI Example:
 
@@ -196,13 +198,12 @@ def grain_labels():
     """
     rules = _conf("grain_labels", [])
     try:
-        labels, skipped = grain_label_logic.labels_and_skipped(dict(__grains__), rules)
-        owned = grain_label_logic.owned_patterns(rules)
+        found = grain_label_logic.taken(dict(__grains__), rules)
     except SwarmError as exc:
         raise CommandExecutionError(str(exc)) from None
-    for why in skipped:
-        log.warning("swarm:grain_labels: skipped %s", why)
-    return {"labels": labels, "owned": owned}
+    for why in found.warnings():
+        log.warning("swarm:grain_labels: %s", why)
+    return {"labels": found.labels, "owned": found.owned, "warnings": found.warnings()}
 
 
 def init(
@@ -495,6 +496,10 @@ def store_join(
     init_conf = _conf("init", {}) or {}
     with_grain_labels = bool(_conf("grain_labels"))
     from_grains = grain_labels() if with_grain_labels else {"labels": None, "owned": []}
+    try:
+        rule_globs = grain_label_logic.owned_patterns(_conf("grain_labels"))
+    except SwarmError as exc:
+        raise CommandExecutionError(str(exc)) from None
     ttl = election_ttl if election_ttl is not None else _conf("election_ttl")
     first = _conf("first_manager")
     try:
@@ -517,6 +522,7 @@ def store_join(
             election_ttl=None if ttl in (None, "") else float(ttl),
             labels=from_grains["labels"],
             labels_owned=tuple(from_grains["owned"]),
+            rule_globs=tuple(rule_globs),
             may_init=not first or first == __grains__["id"],
         )
         kv = open_store(uri, __opts__, __salt__.get("sdb.get"), __salt__.get("sdb.set"))

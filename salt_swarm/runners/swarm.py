@@ -21,7 +21,7 @@ from salt_swarm.core import prune as prune_logic
 from salt_swarm.core import status as status_report
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.minion_ids import check_minion_list
-from salt_swarm.master import checks, departures, newcomers, planning, targets
+from salt_swarm.master import checks, departures, inspection, newcomers, planning, targets
 from salt_swarm.master.fleet import Fleet, active_managers
 
 log = logging.getLogger(__name__)
@@ -159,10 +159,7 @@ def _check_expected(expect, timeout):
 
 
 def _check(managers, workers, labels, drain_managers, timeout):
-    planned = planning.plan(_fleet(timeout), managers, workers, labels, drain_managers)
-    if not planned["existing_cluster"]:
-        raise SwarmError("no manager pillar names is active in a swarm: run swarm.bootstrap")
-    return dict(_check_expected(planned, timeout), warnings=planned["warnings"])
+    return inspection.check(_fleet(timeout), managers, workers, labels, drain_managers)
 
 
 def plan(managers=None, workers=None, labels=None, drain_managers=True, settings=None, timeout=10):

@@ -505,6 +505,26 @@ def twins_pruned(name):
     return ret
 
 
+def refused(name, reason):
+    """
+    Fail with ``reason`` as the comment, in a real run and with ``test=True`` alike,
+    changing nothing: how the formula reports input it refuses (a refused plan, a
+    bad ``swarm:engine`` setting) before any step runs.
+
+    name
+        What was refused (the state's name).
+    reason
+        Why, and what to change.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call state.single swarm.refused name='swarm plan' reason='no managers'
+    """
+    return _fail(_ret(name), str(reason))
+
+
 def settings(
     name,
     autolock=None,

@@ -36,8 +36,9 @@
 {%- set plan = salt["swarm.bootstrap_plan"](settings) %}
 {%- if plan.get("error") %}
 swarm plan refused:
-  test.fail_without_changes:
-    - name: {{ json(plan.error) }}
+  swarm.refused:
+    - name: swarm plan
+    - reason: {{ json(plan.error) }}
     - failhard: True
 {%- else %}
 {%- set first = plan.first_manager %}

@@ -22,13 +22,15 @@ swarm engine not managed:
 {%- elif install is not sameas true %}
 
 swarm engine install flag:
-  test.fail_without_changes:
-    - name: {{ ("swarm:engine:install: expected true or false, got " ~ (install | json)) | json }}
+  swarm.refused:
+    - name: swarm:engine:install
+    - reason: {{ ("swarm:engine:install: expected true or false, got " ~ (install | json)) | json }}
 {%- elif not package %}
 
 swarm engine package unknown:
-  test.fail_without_changes:
-    - name: {{ ("no default Docker package for os_family " ~ grains.get("os_family", "unknown") ~ ": set pillar swarm:engine:package") | json }}
+  swarm.refused:
+    - name: swarm:engine:package
+    - reason: {{ ("no default Docker package for os_family " ~ grains.get("os_family", "unknown") ~ ": set pillar swarm:engine:package") | json }}
 {%- else %}
 
 swarm engine package:

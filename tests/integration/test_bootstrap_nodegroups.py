@@ -3,6 +3,7 @@
 import pytest
 
 from lab import swarms
+from lab.wait import wait_for
 from tests.integration.conftest import PILLARS, SECRET, orchestrate
 
 MANAGERS = ["manager1", "manager2", "manager3"]
@@ -48,3 +49,30 @@ def test_three_plus_three_by_nodegroups_then_a_no_change_rerun(lab, nodegroup_ho
 
     run = orchestrate(lab)
     assert run.ok and run.changed == 0, run.out
+
+
+def test_a_member_reads_its_token_itself_under_a_nodegroup_acl(lab, nodegroup_hosts):
+    """The highstate and ``swarm.join`` read the mine themselves: the managers target
+    is a nodegroup and the token entries' allow_tgt are nodegroups (compound N@ and
+    tgt_type nodegroup). The master expands them with its own nodegroups: a worker
+    gets the worker token, and nothing in the master log says an expansion failed."""
+    log = lab.paths.master_log
+    start = log.stat().st_size
+    run = orchestrate(lab)
+    assert run.ok, run.out
+    worker = WORKERS[-1]
+    swarms.leave_all(lab, [worker])
+    res = lab.salt_json(worker, "swarm.join")
+    assert res.retcode == 0, res.output
+    assert res.data[worker]["role"] == "worker"
+    assert not SECRET.search(res.output)
+    wait_for(
+        lambda: swarms.node_states(lab, "manager1")[worker]["Status"]["State"] == "ready",
+        60,
+        f"{worker} ready again",
+    )
+    with log.open("rb") as f:
+        f.seek(start)
+        written = f.read().decode(errors="replace")
+    failed = [line for line in written.splitlines() if "nodegroup expansion" in line]
+    assert not failed, failed

@@ -112,7 +112,8 @@ class Masterless:
             for name, entry in self.root.get_prefix(self.prefix + "cluster/").items()
         }
 
-    def configure(self, host: str, role: str, tags: dict | None = None) -> None:
+    def configure(self, host: str, role: str, tags: dict | None = None, grain=True) -> None:
+        """``grain`` False: no ec2_tags grain at all (its grain module failed to load)."""
         conf = {
             "id": host,
             "file_client": "local",
@@ -124,6 +125,8 @@ class Masterless:
             "swarm_etcd": self.profile(role),
             "grains": {"swarm_role": role, "ec2_tags": dict(tags or {})},
         }
+        if not grain:
+            del conf["grains"]["ec2_tags"]
         daemons.write_config(self.dir / host / "etc", "minion", conf)
 
     def log(self, host: str) -> str:
@@ -237,6 +240,7 @@ def test_a_later_worker_joins_through_the_store_and_labels_follow_its_grains(lab
         "node_id": node_ids(lab, manager)[worker],
         "hostname": worker,
         "labels": {"docker.env": "prod", "docker.role": "web"},
+        "owned": ["docker.*"],
     }
 
     code, ret = masterless.apply(manager)  # a manager applies what workers published
@@ -260,6 +264,40 @@ def test_a_later_worker_joins_through_the_store_and_labels_follow_its_grains(lab
         code, ret = masterless.apply(host, "test=True")
         assert code == 0 and ret["result"] is True and ret["changes"] == {}, f"{host}: {ret}"
     assert swarms.fingerprint(lab, [manager, worker]) == before
+
+
+def test_a_node_whose_rule_grain_is_missing_keeps_its_labels_with_a_warning(lab, masterless):
+    """A grain module that fails to load leaves the grain a rule names missing: the
+    rule owns nothing on that run, on the worker (through its entry) and on the
+    manager (its own node); the labels stay and each minion log warns."""
+    manager, worker = lab.hosts[0], lab.hosts[1]
+    masterless.configure(manager, "manager", {"docker.role": "control"})
+    masterless.configure(worker, "worker", {"docker.role": "web"})
+    for host in (manager, worker, manager):
+        assert masterless.apply(host)[0] == 0
+    assert labels_of(lab, manager, worker) == {"docker.role": "web"}
+    assert labels_of(lab, manager, manager) == {"docker.role": "control"}
+
+    for host, role in ((manager, "manager"), (worker, "worker")):
+        masterless.configure(host, role, grain=False)
+    code, ret = masterless.apply(worker)
+    assert code == 0, ret
+    assert masterless.stored()[f"labels/{worker}"]["owned"] == []
+    before = swarms.fingerprint(lab, [manager, worker])
+    code, ret = masterless.apply(manager)
+    assert code == 0 and ret["result"] is True, ret
+    assert "labels" not in ret["changes"], ret
+    assert swarms.fingerprint(lab, [manager, worker]) == before
+    assert labels_of(lab, manager, worker) == {"docker.role": "web"}
+    assert labels_of(lab, manager, manager) == {"docker.role": "control"}
+    warning = "swarm:grain_labels[0]: grain 'ec2_tags' is missing: labels 'docker.*' are kept"
+    for host in (manager, worker):
+        assert warning in masterless.log(host), host
+
+    masterless.configure(worker, "worker", {})  # the grain is back, with no tag: removed
+    assert masterless.apply(worker)[0] == 0
+    assert masterless.apply(manager)[0] == 0
+    assert labels_of(lab, manager, worker) == {}
 
 
 def test_label_entries_a_compromised_worker_forges_are_checked(lab, masterless):
@@ -421,6 +459,7 @@ def test_a_store_that_is_down_is_a_clear_error_and_nothing_joins(lab, masterless
         code, ret = masterless.apply(host)
         assert code != 0 and ret["result"] is False, f"{host}: {ret}"
         assert "etcd unreachable" in ret["comment"] and masterless.etcd_url in ret["comment"], ret
+        assert PILLAR["swarm"]["token_store"] + ": etcd unreachable" in ret["comment"], ret
     assert swarms.fingerprint(lab, [manager, worker]) == before
     for host in (manager, worker):
         assert swarm_of(lab, host)["LocalNodeState"] == "inactive"

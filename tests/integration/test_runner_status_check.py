@@ -45,7 +45,8 @@ def test_status_table_and_json_on_a_healthy_swarm(lab, lab_hosts, built):
     assert rows["host4"][1:7] == ["host4", "worker", "-", "active", "ready", lab.addr("host4")]
     assert rows["host4"][7] == "lab=yes,tier=app,zone=a"
     assert lines[-1].startswith(
-        "quorum ok: 3 managers, 3 reachable, 2 needed, 1 failure(s) tolerated; 1 workers; leader host1"
+        "quorum ok: 3 managers, 3 reachable, 2 needed, survives 1 more manager failure(s); "
+        "1 workers; leader host1"
     )
 
     res = lab.salt_run("swarm.status", "--out=json")

@@ -16,6 +16,7 @@ import re
 import shlex
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -254,7 +255,20 @@ def test_store_keys_and_etcd_users_are_those_of_the_token_store_doc():
     assert f"grant-permission swarm-manager readwrite {keys}/ --prefix=true" in doc
     assert profile["username"] == "swarm-manager"  # the example is a manager's
     assert "etcdctl user add swarm-manager" in doc and "etcdctl user add swarm-worker" in doc
-    assert "swarm-worker on workers" in CLOUD_CONFIG_TEXT
+    worker = readme_worker_conf()
+    assert worker["swarm_etcd"]["username"] == "swarm-worker"
+    assert worker["grains"]["swarm_role"] == "worker"
+    assert {k: v for k, v in worker["swarm_etcd"].items() if k != "username"} == {
+        k: v for k, v in profile.items() if k != "username"
+    }
+
+
+def readme_worker_conf() -> dict:
+    """The README's worker lines of minion.d/swarm.conf (the yaml block after the user-data)."""
+    blocks = re.findall(r"^```yaml\n(.*?)^```", README.read_text(), flags=re.S | re.M)
+    found = [b for b in blocks if "username: swarm-worker" in b]
+    assert len(found) == 1, "README.md needs one ```yaml block with the worker's etcd user"
+    return yaml.safe_load(textwrap.dedent(found[0]))
 
 
 # --- runcmd ----------------------------------------------------------------------

@@ -76,8 +76,9 @@ def test_package_and_service_names_come_from_pillar():
 def test_other_systems_must_name_the_package():
     states = render(engine(install=True), os_family="RedHat")
     assert list(states) == ["swarm engine package unknown"]
-    (step,) = states["swarm engine package unknown"]["test.fail_without_changes"]
-    assert "os_family RedHat" in step["name"] and "swarm:engine:package" in step["name"]
+    name, reason = states["swarm engine package unknown"]["swarm.refused"]
+    assert name == {"name": "swarm:engine:package"}
+    assert "os_family RedHat" in reason["reason"] and "swarm:engine:package" in reason["reason"]
 
     states = render(engine(install=True, package="moby-engine"), os_family="RedHat")
     assert states["swarm engine package"]["pkg.installed"] == [{"name": "moby-engine"}]
@@ -87,5 +88,6 @@ def test_other_systems_must_name_the_package():
 def test_a_flag_that_is_not_a_boolean_fails_instead_of_guessing(value, shown):
     states = render(engine(install=value))
     assert list(states) == ["swarm engine install flag"]
-    (step,) = states["swarm engine install flag"]["test.fail_without_changes"]
-    assert step["name"] == f"swarm:engine:install: expected true or false, got {shown}"
+    name, reason = states["swarm engine install flag"]["swarm.refused"]
+    assert name == {"name": "swarm:engine:install"}
+    assert reason["reason"] == f"swarm:engine:install: expected true or false, got {shown}"

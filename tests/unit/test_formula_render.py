@@ -510,6 +510,21 @@ def test_init_sls_refuses_a_role_by_grain_with_a_master(formula, target):
     assert_exactly(rendered, {"include": ["swarm.manager"]})
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        {"tgt": "swarmmanager", "tgt_type": "nodegroup"},
+        {"tgt": "N@swarmmanager or m9", "tgt_type": "compound"},
+    ],
+)
+def test_init_sls_refuses_a_role_by_nodegroup_which_a_minion_cannot_expand(formula, target):
+    pillar = {"swarm": {"managers": target}}
+    with pytest.raises(SaltRenderError, match="nodegroups are known to the master only"):
+        formula.render(
+            "swarm.init", pillar=pillar, grains={"id": "m1"}, funcs=functions(pillar, "m1")
+        )
+
+
 @pytest.mark.parametrize("running", ["0.1.0", None])
 def test_init_sls_refuses_a_minion_whose_extension_is_not_the_formulas_version(formula, running):
     pillar = swarm_pillar()
@@ -624,7 +639,11 @@ def test_engine_sls_hostile_pillar_and_grains(formula, key):
     message = f"no default Docker package for os_family {value}: set pillar swarm:engine:package"
     assert_exactly(
         rendered,
-        {"swarm engine package unknown": {"test.fail_without_changes": [{"name": message}]}},
+        {
+            "swarm engine package unknown": {
+                "swarm.refused": [{"name": "swarm:engine:package"}, {"reason": message}]
+            }
+        },
     )
 
 
@@ -942,7 +961,9 @@ def test_bootstrap_refused_plan(formula, key):
     value = "refused: minions not answering: worker9" if key == "plain" else HOSTILE[key]
     rendered = render_bootstrap(formula, {"error": value, "retcode": 1}, bootstrap_pillar())
     expected = {
-        "swarm plan refused": {"test.fail_without_changes": [{"name": value}, {"failhard": True}]}
+        "swarm plan refused": {
+            "swarm.refused": [{"name": "swarm plan"}, {"reason": value}, {"failhard": True}]
+        }
     }
     assert_exactly(rendered, expected)
 

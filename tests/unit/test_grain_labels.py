@@ -5,10 +5,10 @@ import pytest
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.grain_labels import (
     check_rules,
-    labels_and_skipped,
     labels_from,
     owned_patterns,
     stale_keys,
+    taken,
 )
 
 GRAINS = {
@@ -35,9 +35,29 @@ def test_nested_grain_path_prefix_and_scalar_text():
 
 
 def test_lists_are_skipped_and_named():
-    labels, skipped = labels_and_skipped(GRAINS, [{"grain": "ec2_tags", "keys": "docker.*"}])
-    assert "docker.list" not in labels
-    assert skipped == ["ec2_tags:docker.list: a list, not a scalar"]
+    found = taken(GRAINS, [{"grain": "ec2_tags", "keys": "docker.*"}])
+    assert "docker.list" not in found.labels
+    assert found.skipped == ["ec2_tags:docker.list: a list, not a scalar"]
+
+
+def test_a_rule_whose_grain_is_missing_owns_nothing_and_says_so():
+    rules = [{"grain": "ec2_tags", "keys": "docker.*"}, {"grain": "gce_labels", "prefix": "gce."}]
+    found = taken(GRAINS, rules)
+    assert found.owned == ["docker.*"]  # gce.* labels stay as they are
+    assert found.missing == [
+        "swarm:grain_labels[1]: grain 'gce_labels' is missing: labels 'gce.*' are kept as they are"
+    ]
+    assert taken({"ec2_tags": "oops"}, rules[:1]).owned == []
+    assert "a str, not a mapping" in taken({"ec2_tags": "oops"}, rules[:1]).warnings()[0]
+
+
+def test_a_present_grain_with_no_matching_key_still_owns_its_glob():
+    found = taken({"ec2_tags": {"Name": "w1"}}, [{"grain": "ec2_tags", "keys": "docker.*"}])
+    assert found.labels == {} and found.owned == ["docker.*"] and found.missing == []
+
+
+def test_top_level_rules_are_never_missing():
+    assert taken({}, [{"keys": "docker.*"}]).owned == ["docker.*"]
 
 
 def test_a_missing_grain_gives_nothing():

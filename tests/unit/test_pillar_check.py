@@ -57,8 +57,18 @@ def test_the_example_shape_is_usable():
         (with_(init={"default_addr_pool": ["10.0.0.0/8"], "subnet_size": 40}), "subnet_size", "8"),
         (
             with_(init={"default_addr_pool": ["10.0.0.0/24"], "subnet_size": 16}),
-            "subnet_size",
-            "fit",
+            "default_addr_pool",
+            "smaller than one /16 subnet (subnet_size 16)",
+        ),
+        (
+            with_(init={"default_addr_pool": ["10.0.0.0/25"]}),
+            "default_addr_pool",
+            "smaller than one /24 subnet (subnet_size, Docker default 24)",
+        ),
+        (
+            with_(init={"default_addr_pool": ["198.19.0.0"]}),
+            "default_addr_pool[0]",
+            "'198.19.0.0' has no prefix length",
         ),
         (with_(init={"subnet_size": 24}), "subnet_size", "together with default_addr_pool"),
         (with_(init={"data_path_port": 80}), "data_path_port", "1024 to 49151"),

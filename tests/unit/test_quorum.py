@@ -70,10 +70,26 @@ def test_has_quorum(total, reachable, expected):
 @pytest.mark.parametrize(
     ("total", "reachable", "expected"),
     [
-        (3, 2, "2 of 3 managers reachable, quorum is 2, 1 failure(s) tolerated"),
-        (5, 5, "5 of 5 managers reachable, quorum is 3, 2 failure(s) tolerated"),
-        (1, 1, "1 of 1 managers reachable, quorum is 1, 0 failure(s) tolerated"),
-        (4, 1, "1 of 4 managers reachable, quorum is 3, 1 failure(s) tolerated"),
+        (
+            3,
+            2,
+            "2 of 3 managers reachable, quorum is 2, survives 0 more manager failure(s) "
+            "(1 with all reachable)",
+        ),
+        (5, 5, "5 of 5 managers reachable, quorum is 3, survives 2 more manager failure(s)"),
+        (1, 1, "1 of 1 managers reachable, quorum is 1, survives 0 more manager failure(s)"),
+        (
+            5,
+            4,
+            "4 of 5 managers reachable, quorum is 3, survives 1 more manager failure(s) "
+            "(2 with all reachable)",
+        ),
+        (
+            4,
+            1,
+            "1 of 4 managers reachable, quorum is 3, survives 0 more manager failure(s) "
+            "(1 with all reachable)",
+        ),
     ],
 )
 def test_describe(total, reachable, expected):

@@ -39,6 +39,7 @@ def test_render_has_a_header_a_row_per_node_and_the_quorum_line():
     assert lines[1].split()[:4] == ["mgr-1", "manager1", "manager", "leader"]
     assert lines[3].split()[-2:] == ["zone=a", "-"]
     assert lines[-1] == (
-        "quorum LOST: 2 managers, 1 reachable, 2 needed, 0 failure(s) tolerated; "
+        "quorum LOST: 2 managers, 1 reachable, 2 needed, survives 0 more manager failure(s) "
+        "(0 with all reachable); "
         "1 workers; leader manager1; not ready: manager2"
     )

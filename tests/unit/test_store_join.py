@@ -134,7 +134,26 @@ def entry(node_id, hostname, **labels):
 
 def vet(entries, owned=OWNED, nodes=NODES):
     plan, skipped, gone = store_join.vet_label_entries(entries, nodes, owned)
-    return {n.id: labels for n, labels in plan}, skipped, gone
+    return {n.id: labels for n, labels, _ in plan}, skipped, gone
+
+
+def owned_by_entry(entries, owned=OWNED):
+    plan, _, _ = store_join.vet_label_entries(entries, NODES, owned)
+    return {n.id: globs for n, _, globs in plan}
+
+
+def test_an_entry_owns_what_it_says_among_the_managers_globs_and_no_more():
+    owned = ["docker.*", "dc.*"]
+    said = {
+        "web1": {**entry("w1", "web1"), "owned": ["dc.*"]},  # its ec2_tags grain is missing
+        "web2": {**entry("w2", "web2"), "owned": ["docker.*", "node.*", 5]},
+    }
+    assert owned_by_entry(said, owned) == {"w1": ["dc.*"], "w2": ["docker.*"]}
+
+
+def test_an_entry_that_does_not_say_what_it_owns_owns_every_glob():
+    assert owned_by_entry({"web1": entry("w1", "web1")}) == {"w1": OWNED}
+    assert owned_by_entry({"web1": {**entry("w1", "web1"), "owned": "docker.*"}}) == {"w1": OWNED}
 
 
 def test_a_matching_entry_is_applied_to_its_own_worker():

@@ -5,7 +5,7 @@ import pytest
 
 from salt_swarm.core import mine_acl, pillar_check, role_targets
 from salt_swarm.core.errors import SwarmError
-from salt_swarm.core.grain_labels import labels_and_skipped, needed_grains
+from salt_swarm.core.grain_labels import needed_grains, taken
 from salt_swarm.core.minion_ids import check_minion_id, check_minion_list, check_start_tag
 
 HOSTILE_IDS = [
@@ -104,7 +104,7 @@ def test_grain_rules_give_only_the_keys_they_own_whatever_a_minion_sends():
     assert sent == {"ec2_tags": {"docker.role": "web"}}
     # A minion may send more than was asked: the master's rules still pick.
     forged = {"ec2_tags": {"docker.role": "web", "node.role": "manager"}, "tier": "db"}
-    labels, _ = labels_and_skipped(forged, rules)
+    labels = taken(forged, rules).labels
     assert labels == {"docker.role": "web"}
 
 

@@ -1,0 +1,65 @@
+"""An init that loses to another run says so, never Docker's advice to leave."""
+
+import pytest
+
+from salt_swarm.core import membership
+from salt_swarm.core.errors import SwarmError
+
+TAKEN = (
+    'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm '
+    "and join another one."
+)
+
+
+class Refused(Exception):
+    def __init__(self, text):
+        super().__init__(text)
+        self.explanation = text
+
+
+class FakeAPI:
+    def __init__(self, client, error):
+        self.client, self.error = client, error
+
+    def _url(self, path):
+        return path
+
+    def _post_json(self, url, data):
+        self.client.states.pop(0)  # the other run's init lands first
+        raise Refused(self.error)
+
+    def leave_swarm(self, force=False):
+        raise AssertionError("an init that lost must not leave the swarm it lost to")
+
+
+class FakeClient:
+    """``states``: what successive ``info()`` calls report, (state, manager)."""
+
+    def __init__(self, states, error=TAKEN):
+        self.states = list(states)
+        self.api = FakeAPI(self, error)
+
+    def info(self):
+        state, manager = self.states[0]
+        swarm = {"LocalNodeState": state, "NodeID": "n1" if state == "active" else ""}
+        swarm["ControlAvailable"] = manager
+        if manager:
+            swarm["Cluster"] = {"ID": "c0ffee"}
+        return {"Swarm": swarm}
+
+
+@pytest.mark.parametrize("manager, role", [(True, "a manager"), (False, "a worker")])
+def test_an_init_another_run_beat_names_that_run_and_the_swarm(manager, role):
+    client = FakeClient([("inactive", False), ("active", manager)])
+    with pytest.raises(SwarmError) as err:
+        membership.init(client, membership.InitOptions())
+    text = str(err.value)
+    assert f"another run made this node {role} of swarm" in text
+    assert "run it again and it converges" in text
+    assert "swarm leave" not in text
+
+
+def test_other_init_errors_keep_dockers_words():
+    client = FakeClient([("inactive", False), ("inactive", False)], error="invalid CIDR")
+    with pytest.raises(Refused, match="invalid CIDR"):
+        membership.init(client, membership.InitOptions())
