@@ -24,6 +24,10 @@ ROLE_SETTLE_SECONDS = 3
 # background": on a loaded host a manager join can. Wait this long for it to finish
 # before calling it failed and cleaning up.
 BACKGROUND_JOIN_SECONDS = 60
+# A node is "pending" while an init or join is under way, maybe another run's: wait
+# this long for it to settle before treating it as a stuck join to clean up (leaving
+# would destroy the swarm the other run is making).
+PENDING_SETTLE_SECONDS = 30
 BACKGROUND_JOIN = "continue in the background"
 
 
@@ -38,6 +42,16 @@ def tcp_reachable(addr: str, timeout: float = 2.0) -> bool:
             return True
     except OSError:
         return False
+
+
+def settled_info(client, seconds: float = PENDING_SETTLE_SECONDS) -> dict:
+    """``info``, once the node is no longer "pending" (or ``seconds`` have passed)."""
+    deadline = time.monotonic() + seconds
+    now = info(client)
+    while now["state"] == "pending" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = info(client)
+    return now
 
 
 # ---- init -------------------------------------------------------------------
@@ -107,7 +121,7 @@ class InitOptions:
 def init(client, opts: InitOptions, test: bool = False) -> dict:
     """Make this node the first manager of a new swarm, unless it already manages one."""
     opts = opts.validated()
-    now = info(client)
+    now = settled_info(client)
     if now["state"] == "locked":
         raise SwarmError("this node is a locked swarm manager: unlock it (swarm.unlock) first")
     if now["state"] == "active" and not opts.force_new_cluster:
@@ -236,7 +250,7 @@ def join(
 ) -> dict:
     """Join the swarm through the first manager that answers; a no-op when already in it."""
     req = req.validated()
-    now = info(client)
+    now = settled_info(client)
     if now["state"] == "locked":
         raise SwarmError("this node is a locked swarm manager: unlock it (swarm.unlock) first")
     if now["state"] == "active":

@@ -113,7 +113,9 @@ def check(managers=None, workers=None, labels=None, drain_managers=None, expect=
     """
     Compare the swarm with pillar: every member in the swarm, Ready, with its role,
     availability (managers drained when ``drain_managers``) and labels; no node
-    pillar does not name; manager count and quorum health. Returns ``result`` (True
+    pillar does not name; manager count and quorum health. A member whose minion or
+    dockerd does not answer is a difference of its own, and its node (through the
+    node record) is compared like the others. Returns ``result`` (True
     when nothing differs), ``differences`` (one line each), ``warnings`` and
     ``manager`` (the one asked). On any difference salt-run exits with 1. The
     arguments default to the ``swarm:`` pillar. ``expect`` (what ``swarm.plan``

@@ -63,3 +63,20 @@ def test_other_init_errors_keep_dockers_words():
     client = FakeClient([("inactive", False), ("inactive", False)], error="invalid CIDR")
     with pytest.raises(Refused, match="invalid CIDR"):
         membership.init(client, membership.InitOptions())
+
+
+class Settling(FakeClient):
+    """Reports each of ``states`` once, in order, then the last one for good."""
+
+    def info(self):
+        reading = super().info()
+        if len(self.states) > 1:
+            self.states.pop(0)
+        return reading
+
+
+def test_a_node_pending_under_another_runs_init_is_waited_for_not_left(monkeypatch):
+    monkeypatch.setattr(membership.time, "sleep", lambda s: None)
+    client = Settling([("pending", False), ("pending", False), ("active", True)])
+    got = membership.init(client, membership.InitOptions())
+    assert got["changed"] is False and "already a manager of swarm c0ffee" in got["comment"]
