@@ -85,13 +85,17 @@ class InitOptions:
             raise SwarmError(f"subnet_size: {self.subnet_size!r} must be an integer from 8 to 29")
         if self.subnet_size is not None and not pools:
             raise SwarmError("subnet_size: only valid together with default_addr_pool")
-        size = self.subnet_size or DEFAULT_SUBNET_SIZE
         for pool in pools:
-            if int(pool.split("/")[1]) > size:
+            prefix = int(pool.split("/")[1])
+            if self.subnet_size is not None and prefix > self.subnet_size:
                 raise SwarmError(
-                    f"default_addr_pool: pool {pool} is smaller than one /{size} subnet "
-                    f"(subnet_size{'' if self.subnet_size else ', Docker default'} {size}): "
-                    f"give a pool of /{size} or larger"
+                    f"subnet_size: /{self.subnet_size} subnets do not fit in pool {pool}"
+                )
+            if self.subnet_size is None and prefix > DEFAULT_SUBNET_SIZE:
+                raise SwarmError(
+                    f"default_addr_pool: pool {pool} is smaller than one /{DEFAULT_SUBNET_SIZE} "
+                    f"subnet (Docker's default subnet_size): give a pool of "
+                    f"/{DEFAULT_SUBNET_SIZE} or larger, or a smaller subnet_size"
                 )
         if self.data_path_port is not None and not (
             isinstance(self.data_path_port, int) and 1024 <= self.data_path_port <= 49151

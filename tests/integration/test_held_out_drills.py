@@ -27,7 +27,7 @@ def variant(tmp_path, **replacements):
             "swarm:init:default_addr_pool[0]: '198.19.0.0' has no prefix length",
         ),
         (
-            {POOL: "default_addr_pool: [198.19.0.0/25]"},
+            {POOL: "default_addr_pool: [198.19.0.0/25]", "subnet_size: 24": ""},
             "swarm:init:default_addr_pool: pool 198.19.0.0/25 is smaller than one /24 subnet",
         ),
         (

@@ -57,13 +57,13 @@ def test_the_example_shape_is_usable():
         (with_(init={"default_addr_pool": ["10.0.0.0/8"], "subnet_size": 40}), "subnet_size", "8"),
         (
             with_(init={"default_addr_pool": ["10.0.0.0/24"], "subnet_size": 16}),
-            "default_addr_pool",
-            "smaller than one /16 subnet (subnet_size 16)",
+            "subnet_size",
+            "/16 subnets do not fit in pool 10.0.0.0/24",
         ),
         (
             with_(init={"default_addr_pool": ["10.0.0.0/25"]}),
             "default_addr_pool",
-            "smaller than one /24 subnet (subnet_size, Docker default 24)",
+            "smaller than one /24 subnet (Docker's default subnet_size)",
         ),
         (
             with_(init={"default_addr_pool": ["198.19.0.0"]}),
