@@ -34,7 +34,7 @@ try:
     from salt_swarm.core import store_join as store_ops
     from salt_swarm.core.addresses import choose_address
     from salt_swarm.core.client import DEFAULT_TIMEOUT, DockerSettings, docker_errors, make_client
-    from salt_swarm.core.errors import SwarmError
+    from salt_swarm.core.errors import NoManagerYet, SwarmError
     from salt_swarm.core.kv_stores import open_store
     from salt_swarm.core.mine_data import MINE_ADDR, MINE_TOKEN
     from salt_swarm.core.secrets import check_role, redact
@@ -559,12 +559,13 @@ def _from_mine(role, timeout, exclude=None, need_token=True, missing_ok=False):
         if time.monotonic() >= deadline:
             if missing_ok:
                 return None
-            raise CommandExecutionError(
+            missing = NoManagerYet(
                 f"no active swarm manager in the mine after {timeout} s (target {target!r}, "
                 f"functions {addr_fun} and {token_fun}): is a manager initialized, and has "
                 f"it sent its mine entries? Is this minion allowed to read the {role} token "
                 "(allow_tgt of that entry)?"
             )
+            raise CommandExecutionError(str(missing)) from missing
         time.sleep(0.5)
 
 

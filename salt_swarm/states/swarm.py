@@ -27,6 +27,8 @@ import time
 
 from salt.exceptions import CommandExecutionError
 
+from salt_swarm.core.errors import NoManagerYet
+
 log = logging.getLogger(__name__)
 
 __virtualname__ = "swarm"
@@ -172,7 +174,7 @@ def _joined(name, role, mine_update=False, **kwargs):
             kwargs["mine_timeout"] = 0
         res = __salt__["swarm.join"](role=role, test=test, **kwargs)
     except CommandExecutionError as exc:
-        if test and "no active swarm manager in the mine" in str(exc):
+        if test and isinstance(exc.__cause__, NoManagerYet):
             ret["result"] = None
             ret["comment"] = f"would join as {role} once a manager is in the mine ({exc})"
             ret["changes"]["swarm"] = {"old": _describe(before), "new": role}
