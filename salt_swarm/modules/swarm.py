@@ -38,6 +38,7 @@ try:
     from salt_swarm.core.kv_stores import open_store
     from salt_swarm.core.mine_data import MINE_ADDR, MINE_TOKEN
     from salt_swarm.core.secrets import check_role, redact
+    from salt_swarm.core.settings import default as setting_default
     from salt_swarm.version import __version__
 
     HAS_DOCKER_SDK = True
@@ -325,7 +326,7 @@ def join(
     data_path_addr=None,
     availability=None,
     force=False,
-    mine_timeout=60,
+    mine_timeout=None,
     sealed_token=None,
     mine_update=False,
     unlock=False,
@@ -399,6 +400,8 @@ def join(
                 if mine is None:
                     return membership.already_member(client, role)
             else:
+                if mine_timeout is None:
+                    mine_timeout = _conf("mine_timeout", setting_default("mine_timeout"))
                 mine = _from_mine(role, mine_timeout, now["address"], token is None)
             managers = managers or mine["managers"]
             token = token or mine["tokens"][role]
@@ -518,7 +521,11 @@ def store_join(
                 autolock=_truthy(init_conf.get("autolock", False)),
             ).validated(),
             availability=availability,
-            wait=float(wait if wait is not None else _conf("store_timeout", 300)),
+            wait=float(
+                wait
+                if wait is not None
+                else _conf("store_timeout", setting_default("store_timeout"))
+            ),
             election_ttl=None if ttl in (None, "") else float(ttl),
             labels=from_grains["labels"],
             labels_owned=tuple(from_grains["owned"]),

@@ -21,6 +21,7 @@ from salt_swarm.core import prune as prune_logic
 from salt_swarm.core import status as status_report
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.minion_ids import check_minion_list
+from salt_swarm.core.settings import default
 from salt_swarm.master import checks, departures, inspection, newcomers, planning, targets
 from salt_swarm.master.fleet import Fleet, active_managers
 
@@ -58,7 +59,9 @@ def _roles(managers, workers, labels, drain_managers, fleet=None):
         workers = conf.get("workers") if workers is None else workers
         labels = conf.get("labels", []) if labels is None else labels
         drain_managers = (
-            conf.get("drain_managers", True) if drain_managers is None else drain_managers
+            conf.get("drain_managers", default("drain_managers"))
+            if drain_managers is None
+            else drain_managers
         )
     if not managers:
         raise SaltInvocationError("managers: no target given and pillar swarm:managers is empty")
@@ -424,7 +427,7 @@ def retire(minions, grace=None, down_wait=60, timeout=5, event_tag=None):
     fleet = _fleet(timeout)
     try:
         conf = fleet.swarm_pillar()
-        grace = float(conf.get("lost_grace", 300) if grace is None else grace)
+        grace = float(conf.get("lost_grace", default("lost_grace")) if grace is None else grace)
         return departures.retire(fleet, minions, conf, grace, float(down_wait))
     except (SwarmError, SaltInvocationError) as exc:
         return _fail(f"retire {', '.join(map(repr, minions))}: {exc}")

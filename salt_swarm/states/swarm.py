@@ -203,7 +203,7 @@ def manager(
     data_path_addr=None,
     availability=None,
     force=False,
-    mine_timeout=60,
+    mine_timeout=None,
     mine_update=False,
 ):
     """
@@ -252,7 +252,7 @@ def worker(
     data_path_addr=None,
     availability=None,
     force=False,
-    mine_timeout=60,
+    mine_timeout=None,
 ):
     """
     Make sure this node is a worker of the swarm, joining through ``managers`` or the
