@@ -390,19 +390,11 @@ def join(
     if unlocked and test:
         return {"changed": True, "role": role, "unlocked": True, "comment": _WOULD_UNLOCK}
     with _docker("swarm join", secrets=[token]) as client:
-        now = membership.info(client)
         mine = None
         if managers is None or token is None:
-            if now["state"] == "active":
-                # Already a member: one look at the mine, no waiting. Nothing there means
-                # no other swarm is named, so this one is the one wanted.
-                mine = _from_mine(role, 0, now["address"], token is None, missing_ok=True)
-                if mine is None:
-                    return membership.already_member(client, role)
-            else:
-                if mine_timeout is None:
-                    mine_timeout = _conf("mine_timeout", setting_default("mine_timeout"))
-                mine = _from_mine(role, mine_timeout, now["address"], token is None)
+            mine = _mine_for_join(membership.info(client), role, token is None, mine_timeout)
+            if mine is None:
+                return membership.already_member(client, role)
             managers = managers or mine["managers"]
             token = token or mine["tokens"][role]
         req = membership.JoinRequest(
@@ -421,6 +413,17 @@ def join(
     if _truthy(mine_update) and not test and res["role"] == "manager":
         _send_mine(res, "the node joined" if res["changed"] else "it is a manager")
     return res
+
+
+def _mine_for_join(now, role, need_token, mine_timeout):
+    """The managers' addresses and tokens from the mine for a join; None for a member
+    when the mine names no swarm (then the swarm it is in is the one wanted)."""
+    if now["state"] == "active":
+        # Already a member: one look at the mine, no waiting.
+        return _from_mine(role, 0, now["address"], need_token, missing_ok=True)
+    if mine_timeout is None:
+        mine_timeout = _conf("mine_timeout", setting_default("mine_timeout"))
+    return _from_mine(role, mine_timeout, now["address"], need_token)
 
 
 def _unseal(sealed_token, role, jid):
@@ -496,40 +499,22 @@ def store_join(
         raise CommandExecutionError(
             "no token store: set swarm:token_store (sdb://<profile>/<path>) or pass store="
         )
-    init_conf = _conf("init", {}) or {}
-    with_grain_labels = bool(_conf("grain_labels"))
-    from_grains = grain_labels() if with_grain_labels else {"labels": None, "owned": []}
-    try:
-        rule_globs = grain_label_logic.owned_patterns(_conf("grain_labels"))
-    except SwarmError as exc:
-        raise CommandExecutionError(str(exc)) from None
     ttl = election_ttl if election_ttl is not None else _conf("election_ttl")
+    if wait is None:
+        wait = _conf("store_timeout", setting_default("store_timeout"))
     first = _conf("first_manager")
     try:
+        labels, owned, rule_globs = _grain_label_parts()
         want = store_ops.StoreJoin(
             me=__grains__["id"],
             role=role,
-            init=membership.InitOptions(
-                advertise_addr=_address(
-                    advertise_addr or _conf("advertise_addr"), "advertise_addr"
-                ),
-                listen_addr=_listen(listen_addr),
-                data_path_addr=_address(data_path_addr, "data_path_addr"),
-                data_path_port=init_conf.get("data_path_port"),
-                default_addr_pool=init_conf.get("default_addr_pool") or (),
-                subnet_size=init_conf.get("subnet_size"),
-                autolock=_truthy(init_conf.get("autolock", False)),
-            ).validated(),
+            init=_pillar_init_options(advertise_addr, listen_addr, data_path_addr),
             availability=availability,
-            wait=float(
-                wait
-                if wait is not None
-                else _conf("store_timeout", setting_default("store_timeout"))
-            ),
+            wait=float(wait),
             election_ttl=None if ttl in (None, "") else float(ttl),
-            labels=from_grains["labels"],
-            labels_owned=tuple(from_grains["owned"]),
-            rule_globs=tuple(rule_globs),
+            labels=labels,
+            labels_owned=owned,
+            rule_globs=rule_globs,
             may_init=not first or first == __grains__["id"],
         )
         kv = open_store(uri, __opts__, __salt__.get("sdb.get"), __salt__.get("sdb.set"))
@@ -537,6 +522,30 @@ def store_join(
         raise CommandExecutionError(str(exc)) from None
     with _docker("swarm join through the token store") as client:
         return store_ops.converge(client, kv, want, test=_truthy(test))
+
+
+def _pillar_init_options(advertise_addr, listen_addr, data_path_addr):
+    """swarm.init's options from pillar ``swarm:init`` and the addresses given."""
+    init_conf = _conf("init", {}) or {}
+    return membership.InitOptions(
+        advertise_addr=_address(advertise_addr or _conf("advertise_addr"), "advertise_addr"),
+        listen_addr=_listen(listen_addr),
+        data_path_addr=_address(data_path_addr, "data_path_addr"),
+        data_path_port=init_conf.get("data_path_port"),
+        default_addr_pool=init_conf.get("default_addr_pool") or (),
+        subnet_size=init_conf.get("subnet_size"),
+        autolock=_truthy(init_conf.get("autolock", False)),
+    ).validated()
+
+
+def _grain_label_parts():
+    """(labels, owned globs, every rule's glob) of this node's ``swarm:grain_labels``;
+    labels None without rules."""
+    rules = _conf("grain_labels")
+    if not rules:
+        return None, (), ()
+    found = grain_labels()
+    return found["labels"], tuple(found["owned"]), tuple(grain_label_logic.owned_patterns(rules))
 
 
 def _from_mine(role, timeout, exclude=None, need_token=True, missing_ok=False):
