@@ -19,6 +19,7 @@ from salt.exceptions import CommandExecutionError
 try:
     from salt_swarm import salt_internals
     from salt_swarm.core import (
+        bootstrap_steps,
         cluster_settings,
         local_node,
         membership,
@@ -1107,8 +1108,9 @@ def bootstrap_plan(settings, timeout=10):
     runner call through ``saltutil.runner`` would set up a runner client first). A
     refused plan is returned as ``{error, retcode: 1}`` with every problem listed, so
     the SLS can render a failing step that shows them (an exception would end the
-    render with a traceback instead). ``timeout``: seconds to wait for the
-    minions' answers to each publish (default 10).
+    render with a traceback instead). The plan carries its ``steps``
+    (``{id, state, args}``, in order), which the SLS writes out. ``timeout``: seconds
+    to wait for the minions' answers to each publish (default 10).
 
     CLI Example:
 
@@ -1128,6 +1130,8 @@ def bootstrap_plan(settings, timeout=10):
     from salt_swarm.master.fleet import Fleet
 
     try:
-        return planning.from_settings(Fleet(__opts__, timeout=float(timeout)), settings)
+        planned = planning.from_settings(Fleet(__opts__, timeout=float(timeout)), settings)
     except (SwarmError, SaltInvocationError) as exc:
         return {"error": str(exc), "retcode": 1}
+    planned["steps"] = bootstrap_steps.steps(planned, settings)
+    return planned
