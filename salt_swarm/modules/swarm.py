@@ -182,6 +182,29 @@ def preflight(grain_rules=None):
     return found
 
 
+def own_role():
+    """
+    This minion's role by pillar ``swarm:managers`` and ``swarm:workers``, as it
+    matches their targets itself: ``managers``, ``workers`` or None (what the
+    highstate, ``swarm`` on this minion, acts on). An error for targets a minion
+    cannot judge: nodegroups (as ``nodegroup`` or ``N@`` in a compound) and, with a
+    master, targets by grain unless ``swarm:trust_grains`` (docs/security.md).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' swarm.own_role
+    """
+    # pillar swarm:, as the formula reads it (config.get would resolve an sdb:// store)
+    conf = __salt__["pillar.get"]("swarm", {})
+    conf = conf if isinstance(conf, dict) else {}
+    try:
+        return role_targets.own_role(conf, lambda kind, tgt: __salt__[f"match.{kind}"](tgt))
+    except SwarmError as exc:
+        raise CommandExecutionError(str(exc)) from None
+
+
 def grain_labels():
     """
     The node labels this minion's grains give under pillar ``swarm:grain_labels``
