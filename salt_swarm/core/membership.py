@@ -10,7 +10,7 @@ import socket
 import time
 from dataclasses import dataclass
 
-from salt_swarm.core import local_node
+from salt_swarm.core import docker_api, local_node
 from salt_swarm.core.addresses import check_pool, split_port, with_port
 from salt_swarm.core.cluster import check_availability, manager_counts, node_view
 from salt_swarm.core.errors import SwarmError
@@ -140,8 +140,7 @@ def init(client, opts: InitOptions, test: bool = False) -> dict:
     if now["state"] in ("pending", "error"):
         client.api.leave_swarm(force=True)
     try:
-        resp = client.api._post_json(client.api._url("/swarm/init"), data=opts.request_body())
-        node_id = client.api._result(resp, json=True)
+        node_id = docker_api.post(client, "/swarm/init", opts.request_body(), answer=True)
     except Exception as exc:  # docker.errors.APIError; the SDK is imported lazily
         _raise_if_initialized_meanwhile(client, exc)
         raise
@@ -280,8 +279,7 @@ def join(
             failures.append(f"{manager}: no answer on TCP")
             continue
         try:
-            resp = client.api._post_json(client.api._url("/swarm/join"), data=req.body(manager))
-            client.api._raise_for_status(resp)
+            docker_api.post(client, "/swarm/join", req.body(manager))
         except Exception as exc:  # APIError and transport errors alike
             why = _explain(exc)
             if BACKGROUND_JOIN in why and _background_join_done(client):
