@@ -18,11 +18,12 @@ import docker.tls
 import requests
 
 from salt_swarm.core.errors import DockerUnavailable, SwarmError
+from salt_swarm.core.settings import default as setting_default
 
 log = logging.getLogger(__name__)
 
 DEFAULT_URL = "unix:///var/run/docker.sock"
-DEFAULT_TIMEOUT = 30
+DEFAULT_TIMEOUT = setting_default("timeout")
 _WARNED_PLAIN: set[str] = set()  # tcp URLs already warned about, once per process
 
 

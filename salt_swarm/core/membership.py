@@ -10,7 +10,7 @@ import socket
 import time
 from dataclasses import dataclass
 
-from salt_swarm.core import local_node
+from salt_swarm.core import docker_api, local_node
 from salt_swarm.core.addresses import check_pool, split_port, with_port
 from salt_swarm.core.cluster import check_availability, manager_counts, node_view
 from salt_swarm.core.errors import SwarmError
@@ -144,8 +144,7 @@ def init(client, opts: InitOptions, test: bool = False) -> dict:
     if now["state"] in ("pending", "error"):
         client.api.leave_swarm(force=True)
     try:
-        resp = client.api._post_json(client.api._url("/swarm/init"), data=opts.request_body())
-        node_id = client.api._result(resp, json=True)
+        node_id = docker_api.post(client, "/swarm/init", opts.request_body(), answer=True)
     except Exception as exc:  # docker.errors.APIError; the SDK is imported lazily
         _raise_if_initialized_meanwhile(client, exc)
         raise
@@ -284,8 +283,7 @@ def join(
             failures.append(f"{manager}: no answer on TCP")
             continue
         try:
-            resp = client.api._post_json(client.api._url("/swarm/join"), data=req.body(manager))
-            client.api._raise_for_status(resp)
+            docker_api.post(client, "/swarm/join", req.body(manager))
         except Exception as exc:  # APIError and transport errors alike
             why = _explain(exc)
             if BACKGROUND_JOIN in why and _background_join_done(client):
@@ -358,32 +356,46 @@ def _verify_role(client, req: JoinRequest, manager: str, cleaned: str) -> dict:
 # ---- leave ------------------------------------------------------------------
 
 
-def leave(client, force: bool = False, test: bool = False) -> dict:
-    """Leave the swarm; a manager is demoted first so quorum is never broken silently."""
+@dataclass(frozen=True)
+class LeavePlan:
+    """What leaving means for this node now: ``steps`` (``demote``, ``leave``,
+    ``force_leave``; none when it is in no swarm) and the words for either outcome."""
+
+    steps: tuple[str, ...]
+    would: str
+    done: str
+    node_id: str | None = None
+
+    def report(self, test: bool) -> dict:
+        if not self.steps:
+            return {"changed": False, "comment": self.done}
+        out = {"changed": True, "comment": self.would if test else self.done}
+        if self.node_id and not test:
+            out["node_id"] = self.node_id
+        return out
+
+
+def leave_plan(client, force: bool = False) -> LeavePlan:
+    """How this node would leave its swarm; raises when it must not (quorum, a locked
+    or blind manager) unless ``force``. A manager is demoted first."""
     now = info(client)
+    stays = f"node {now['node_id']} stays listed as down until removed"
     if now["state"] == "inactive":
-        return {"changed": False, "comment": "not in a swarm"}
+        return LeavePlan((), "", "not in a swarm")
     if now["state"] == "locked":
         if not force:
             raise SwarmError("this node is a locked manager: unlock it first, or force=True")
-        if test:
-            return {"changed": True, "comment": "would leave the swarm (forced while locked)"}
-        client.api.leave_swarm(force=True)
-        return {"changed": True, "comment": "left the swarm (forced while locked)"}
+        how = "(forced while locked)"
+        return LeavePlan(("force_leave",), f"would leave the swarm {how}", f"left the swarm {how}")
     if now["state"] != "active":
-        if test:
-            return {"changed": True, "comment": f"would drop the {now['state']} join attempt"}
-        client.api.leave_swarm(force=True)
-        return {"changed": True, "comment": f"left a {now['state']} join attempt"}
+        state = now["state"]
+        return LeavePlan(
+            ("force_leave",), f"would drop the {state} join attempt", f"left a {state} join attempt"
+        )
     if not now["manager"]:
-        if test:
-            return {"changed": True, "comment": "would leave the swarm"}
-        client.api.leave_swarm()
-        return {
-            "changed": True,
-            "node_id": now["node_id"],
-            "comment": f"left the swarm; node {now['node_id']} stays listed as down until removed",
-        }
+        return LeavePlan(
+            ("leave",), "would leave the swarm", f"left the swarm; {stays}", now["node_id"]
+        )
     try:
         listed = client.api.nodes()
     except Exception as exc:  # no leader: this manager cannot see its swarm
@@ -392,10 +404,11 @@ def leave(client, force: bool = False, test: bool = False) -> dict:
                 f"this manager cannot list its swarm ({_explain(exc)}): quorum is lost or it "
                 "was removed; force=True leaves anyway (see swarm.recover)"
             ) from None
-        if test:
-            return {"changed": True, "comment": "would leave the swarm (forced; no leader seen)"}
-        client.api.leave_swarm(force=True)
-        return {"changed": True, "comment": "left the swarm by force: it could not see a leader"}
+        return LeavePlan(
+            ("force_leave",),
+            "would leave the swarm (forced; no leader seen)",
+            "left the swarm by force: it could not see a leader",
+        )
     counts = manager_counts([node_view(n) for n in listed])
     try:
         check_manager_removal(counts, True, "leave as a manager")
@@ -406,23 +419,34 @@ def leave(client, force: bool = False, test: bool = False) -> dict:
             what = "it was the last manager: the swarm is gone"
         else:
             what = "without demotion: the other managers count it until it is removed"
-        if test:
-            return {"changed": True, "comment": f"would leave the swarm (forced; {what})"}
-        client.api.leave_swarm(force=True)
-        return {
-            "changed": True,
-            "node_id": now["node_id"],
-            "comment": f"left the swarm (forced; {what})",
-        }
-    if test:
-        return {"changed": True, "comment": "would demote this manager, then leave"}
-    _demote_self(client, now["node_id"])
-    client.api.leave_swarm()
-    return {
-        "changed": True,
-        "node_id": now["node_id"],
-        "comment": f"demoted, then left; node {now['node_id']} stays listed as down until removed",
-    }
+        return LeavePlan(
+            ("force_leave",),
+            f"would leave the swarm (forced; {what})",
+            f"left the swarm (forced; {what})",
+            now["node_id"],
+        )
+    return LeavePlan(
+        ("demote", "leave"),
+        "would demote this manager, then leave",
+        f"demoted, then left; {stays}",
+        now["node_id"],
+    )
+
+
+def apply_leave(client, plan: LeavePlan) -> None:
+    for step in plan.steps:
+        if step == "demote":
+            _demote_self(client, plan.node_id)
+        else:
+            client.api.leave_swarm(force=step == "force_leave")
+
+
+def leave(client, force: bool = False, test: bool = False) -> dict:
+    """Leave the swarm; a manager is demoted first so quorum is never broken silently."""
+    plan = leave_plan(client, force)
+    if not test:
+        apply_leave(client, plan)
+    return plan.report(test)
 
 
 def _demote_self(client, node_id: str) -> None:

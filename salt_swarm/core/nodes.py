@@ -15,7 +15,7 @@ from salt_swarm.core.cluster import (
     manager_counts,
     node_view,
 )
-from salt_swarm.core.errors import SwarmError
+from salt_swarm.core.errors import Refused, SwarmError
 from salt_swarm.core.grain_labels import stale_keys
 from salt_swarm.core.quorum import check_manager_removal
 from salt_swarm.core.secrets import check_role
@@ -167,7 +167,7 @@ def _demote_member(client, node: NodeView) -> bool:
 def _check_demote(nodes: list[NodeView], node: NodeView, force: bool) -> None:
     counts = manager_counts(nodes)
     if counts.total <= 1:
-        raise SwarmError(f"refusing to demote {node.hostname}: it is the last manager")
+        raise Refused(f"demote {node.hostname}", "it is the last manager")
     if not force:
         check_manager_removal(counts, node.reachable, f"demote {node.hostname}")
 
@@ -178,11 +178,12 @@ def remove(client, ref: str, force: bool = False, test: bool = False) -> dict:
     nodes = [node_view(n) for n in client.api.nodes()]
     node = find_node(nodes, ref)
     if node.id == me:
-        raise SwarmError(f"refusing to remove {node.hostname}: it is this node; use swarm.leave")
+        raise Refused(f"remove {node.hostname}", "it is this node; use swarm.leave")
     if node.status == "ready" and not force:
-        raise SwarmError(
-            f"refusing to remove {node.hostname} ({node.id}): it is up (status ready); make it "
-            "leave first (swarm.leave on that node), or force=True to cut it off"
+        raise Refused(
+            f"remove {node.hostname} ({node.id})",
+            "it is up (status ready); make it leave first (swarm.leave on that node), or "
+            "force=True to cut it off",
         )
     steps = []
     if node.is_manager:

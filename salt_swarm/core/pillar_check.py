@@ -12,6 +12,7 @@ import difflib
 import ipaddress
 import re
 
+from salt_swarm.core import settings
 from salt_swarm.core.addresses import check_pool, split_port
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.grain_labels import check_rules as check_grain_rules
@@ -206,36 +207,6 @@ def _check_engine(engine, problems: list) -> None:
         _text(engine, key, f"swarm:engine:{key}", problems)
 
 
-KNOWN_KEYS = (
-    "managers",
-    "workers",
-    "first_manager",
-    "advertise_addr",
-    "listen_addr",
-    "init",
-    "drain_managers",
-    "labels",
-    "mine_timeout",
-    "check_wait",
-    "lost_grace",
-    "timeout",
-    "docker_url",
-    "tls_cert",
-    "tls_key",
-    "tls_ca",
-    "tls_verify",
-    "unlock_key",
-    "mine",
-    "engine",
-    "grain_labels",
-    "token_store",
-    "store_timeout",
-    "election_ttl",
-    "trust_grains",
-    "formula_version",
-)
-
-
 def problems(conf) -> list[str]:
     """Every problem in the ``swarm:`` pillar (an empty list when it is usable)."""
     if conf in (None, ""):
@@ -243,26 +214,18 @@ def problems(conf) -> list[str]:
     if not isinstance(conf, dict):
         return [f"swarm: expected a mapping, got {type(conf).__name__}"]
     found: list[str] = []
-    _unknown_keys(conf, KNOWN_KEYS, "swarm", found)
+    _unknown_keys(conf, settings.KNOWN_KEYS, "swarm", found)
     found += check_target(conf.get("managers"), "swarm:managers", required=True)
     found += check_target(conf.get("workers"), "swarm:workers")
     for key in ("advertise_addr", "listen_addr"):
         found += check_address_spec(conf.get(key), f"swarm:{key}")
     _check_init(conf.get("init"), found)
-    _flag(conf, "drain_managers", "swarm:drain_managers", found)
-    _flag(conf, "tls_verify", "swarm:tls_verify", found)
-    _flag(conf, "trust_grains", "swarm:trust_grains", found)
+    for key in settings.of_kind("flag"):
+        _flag(conf, key, f"swarm:{key}", found)
     _check_labels(conf.get("labels"), found)
-    for key in (
-        "mine_timeout",
-        "check_wait",
-        "lost_grace",
-        "timeout",
-        "store_timeout",
-        "election_ttl",
-    ):
+    for key in settings.of_kind("seconds"):
         _seconds(conf, key, f"swarm:{key}", found)
-    for key in ("first_manager", "tls_cert", "tls_key", "tls_ca"):
+    for key in settings.of_kind("text"):
         _text(conf, key, f"swarm:{key}", found)
     url = conf.get("docker_url")
     if url not in (None, "") and (not isinstance(url, str) or not _DOCKER_URL_RE.match(url)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from salt_swarm.core.errors import SwarmError
+from salt_swarm.core.errors import Refused
 
 RECOMMENDED_MAX_MANAGERS = 7
 
@@ -56,18 +56,19 @@ def check_manager_removal(counts: ManagerCounts, removed_reachable: bool, action
     ``removed_reachable`` says whether the manager going away is currently reachable.
     """
     if counts.total <= 1:
-        raise SwarmError(
-            f"refusing to {action}: it is the last manager; the swarm would be lost "
-            "(use force=True to do it anyway)"
+        raise Refused(
+            action,
+            "it is the last manager; the swarm would be lost (use force=True to do it anyway)",
         )
     if not counts.has_quorum():
-        raise SwarmError(f"refusing to {action}: the swarm has no quorum now ({counts.describe()})")
+        raise Refused(action, f"the swarm has no quorum now ({counts.describe()})")
     after = ManagerCounts(counts.total - 1, counts.reachable - (1 if removed_reachable else 0))
     if not after.has_quorum():
-        raise SwarmError(
-            f"refusing to {action}: it would leave {after.reachable} of {after.total} managers "
-            f"reachable, below the quorum of {quorum(after.total)} (now {counts.describe()}); "
-            "use force=True to do it anyway"
+        raise Refused(
+            action,
+            f"it would leave {after.reachable} of {after.total} managers reachable, below the "
+            f"quorum of {quorum(after.total)} (now {counts.describe()}); use force=True to do "
+            "it anyway",
         )
 
 

@@ -7,6 +7,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from salt_swarm.core import docker_api
 from salt_swarm.core.cluster import NodeView
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.nodes import list_nodes
@@ -116,9 +117,8 @@ def force_update(client, service_id: str) -> dict | None:
     spec = current["Spec"]
     template = spec.setdefault("TaskTemplate", {})
     template["ForceUpdate"] = int(template.get("ForceUpdate") or 0) + 1
-    url = client.api._url("/services/{0}/update", service_id)
     params = {"version": current["Version"]["Index"]}
-    client.api._raise_for_status(client.api._post_json(url, data=spec, params=params))
+    docker_api.post(client, "/services/{0}/update", spec, service_id, params=params)
     return current.get("UpdateStatus")
 
 

@@ -74,3 +74,32 @@ def refuse_grain_target(spec, field: str, trust_grains: bool, nodegroups=None) -
             "decides (glob, pcre or list of minion ids, pillar, a nodegroup of those), or "
             "set swarm:trust_grains: true if every minion is trusted (docs/security.md)"
         )
+
+
+def own_role(conf: dict, matches) -> str | None:
+    """``managers``, ``workers`` or None: the first role whose target in ``conf`` (the
+    ``swarm:`` settings) this minion matches, asked of ``matches(tgt_type, tgt)`` (the
+    minion's own matchers: the highstate decides on the minion). Raises for targets a
+    minion cannot or must not judge: nodegroups (the master's only; a minion's
+    matcher would quietly give no role) and, with a master, targets by grain unless
+    ``swarm:trust_grains``. Both roles' targets are checked before either is matched."""
+    found = {}
+    for key in ("managers", "workers"):
+        spec = conf.get(key)
+        if spec in (None, "", {}, []):
+            continue
+        field = f"swarm:{key}"
+        tgt, tgt_type = target(spec, field)
+        if tgt_type == "nodegroup" or (tgt_type == "compound" and _NODEGROUP.search(tgt)):
+            raise SwarmError(
+                f"{field}: nodegroups are known to the master only (a minion cannot expand "
+                "N@ or a nodegroup target); highstate needs glob, list, pcre, pillar or a "
+                "compound without N@"
+            )
+        if not conf.get("token_store"):  # masterless nodes decide for themselves anyway
+            refuse_grain_target(spec, field, conf.get("trust_grains") is True)
+        found[key] = (tgt, tgt_type)
+    for key, (tgt, tgt_type) in found.items():
+        if matches(tgt_type, tgt):
+            return key
+    return None

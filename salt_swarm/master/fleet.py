@@ -16,10 +16,18 @@ import salt.pillar
 from salt_swarm import salt_internals
 from salt_swarm.core import claims
 from salt_swarm.core.cluster import NodeView, node_view
-from salt_swarm.core.errors import SwarmError
+from salt_swarm.core.errors import Refused, SwarmError, is_refusal
 from salt_swarm.core.secrets import redact
 
 log = logging.getLogger(__name__)
+
+
+class RefusedThere(Refused):
+    """A minion's refusal, as its job returned it (the whole text is the message)."""
+
+    def __init__(self, text: str):
+        SwarmError.__init__(self, text)
+
 
 BANK = "salt_swarm"
 RECORD = "node_minions"
@@ -136,9 +144,9 @@ class Fleet:
         for minion in candidates:
             try:
                 return minion, self.call(minion, fun, timeout=timeout, **kwargs)
+            except Refused:
+                raise
             except SwarmError as exc:
-                if "refusing to" in str(exc):
-                    raise
                 failures.append(str(exc))
         raise SwarmError(f"no active manager could run {fun}: " + "; ".join(failures))
 
@@ -157,7 +165,8 @@ class Fleet:
         if not isinstance(ret, dict):
             raise SwarmError(f"{minion}: no answer to {fun}")
         if ret.get("retcode", 0) != 0:
-            raise SwarmError(f"{minion}: {fun}: {ret.get('ret')}")
+            text = f"{minion}: {fun}: {ret.get('ret')}"
+            raise RefusedThere(text) if is_refusal(text) else SwarmError(text)
         return ret.get("ret")
 
     def nodes_from(self, candidates: list[str]) -> tuple[str, list[NodeView]]:

@@ -17,7 +17,7 @@ import logging
 import time
 
 from salt_swarm import salt_internals
-from salt_swarm.core import claims, grain_labels, pillar_check
+from salt_swarm.core import claims, grain_labels, pillar_check, settings
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.minion_ids import check_minion_id, check_start_tag, shown_id
 from salt_swarm.master import joins, targets
@@ -94,7 +94,7 @@ def join_minion(fleet: Fleet, minion: str, event_tag=None) -> dict:
     if role == "manager":
         fleet.call(minion, "swarm.mine_refresh")
     node_id, after = _new_node(fleet, manager, minion, role, {n.id for n in before})
-    drain = role == "manager" and conf.get("drain_managers", True)
+    drain = role == "manager" and conf.get("drain_managers", settings.default("drain_managers"))
     labels, owned = _labels(fleet, minion, conf)
     result["node"] = fleet.call(
         manager,

@@ -11,6 +11,7 @@ from salt_swarm.core import conformance, grain_labels, mine_acl, pillar_check
 from salt_swarm.core import plan as plan_logic
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.minion_ids import shown_id
+from salt_swarm.core.settings import default as setting_default
 from salt_swarm.master import checks, targets
 from salt_swarm.master.fleet import Fleet, active_managers
 from salt_swarm.version import __version__
@@ -37,7 +38,7 @@ def from_settings(fleet: Fleet, settings: dict) -> dict:
         settings.get("managers"),
         settings.get("workers"),
         settings.get("labels") or [],
-        settings.get("drain_managers", True),
+        settings.get("drain_managers", setting_default("drain_managers")),
         grain_rules=settings.get("grain_labels"),
         mine_check={
             "names": settings.get("mine") or {},

@@ -19,6 +19,7 @@ from salt.exceptions import CommandExecutionError
 try:
     from salt_swarm import salt_internals
     from salt_swarm.core import (
+        bootstrap_steps,
         cluster_settings,
         local_node,
         membership,
@@ -34,10 +35,11 @@ try:
     from salt_swarm.core import store_join as store_ops
     from salt_swarm.core.addresses import choose_address
     from salt_swarm.core.client import DEFAULT_TIMEOUT, DockerSettings, docker_errors, make_client
-    from salt_swarm.core.errors import SwarmError
+    from salt_swarm.core.errors import NoManagerYet, SwarmError
     from salt_swarm.core.kv_stores import open_store
     from salt_swarm.core.mine_data import MINE_ADDR, MINE_TOKEN
     from salt_swarm.core.secrets import check_role, redact
+    from salt_swarm.core.settings import default as setting_default
     from salt_swarm.version import __version__
 
     HAS_DOCKER_SDK = True
@@ -178,6 +180,29 @@ def preflight(grain_rules=None):
         except CommandExecutionError as exc:  # no leader: the plan says so later
             log.debug("swarm.preflight: no node list: %s", exc)
     return found
+
+
+def own_role():
+    """
+    This minion's role by pillar ``swarm:managers`` and ``swarm:workers``, as it
+    matches their targets itself: ``managers``, ``workers`` or None (what the
+    highstate, ``swarm`` on this minion, acts on). An error for targets a minion
+    cannot judge: nodegroups (as ``nodegroup`` or ``N@`` in a compound) and, with a
+    master, targets by grain unless ``swarm:trust_grains`` (docs/security.md).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' swarm.own_role
+    """
+    # pillar swarm:, as the formula reads it (config.get would resolve an sdb:// store)
+    conf = __salt__["pillar.get"]("swarm", {})
+    conf = conf if isinstance(conf, dict) else {}
+    try:
+        return role_targets.own_role(conf, lambda kind, tgt: __salt__[f"match.{kind}"](tgt))
+    except SwarmError as exc:
+        raise CommandExecutionError(str(exc)) from None
 
 
 def grain_labels():
@@ -325,7 +350,7 @@ def join(
     data_path_addr=None,
     availability=None,
     force=False,
-    mine_timeout=60,
+    mine_timeout=None,
     sealed_token=None,
     mine_update=False,
     unlock=False,
@@ -389,17 +414,11 @@ def join(
     if unlocked and test:
         return {"changed": True, "role": role, "unlocked": True, "comment": _WOULD_UNLOCK}
     with _docker("swarm join", secrets=[token]) as client:
-        now = membership.info(client)
         mine = None
         if managers is None or token is None:
-            if now["state"] == "active":
-                # Already a member: one look at the mine, no waiting. Nothing there means
-                # no other swarm is named, so this one is the one wanted.
-                mine = _from_mine(role, 0, now["address"], token is None, missing_ok=True)
-                if mine is None:
-                    return membership.already_member(client, role)
-            else:
-                mine = _from_mine(role, mine_timeout, now["address"], token is None)
+            mine = _mine_for_join(membership.info(client), role, token is None, mine_timeout)
+            if mine is None:
+                return membership.already_member(client, role)
             managers = managers or mine["managers"]
             token = token or mine["tokens"][role]
         req = membership.JoinRequest(
@@ -418,6 +437,17 @@ def join(
     if _truthy(mine_update) and not test and res["role"] == "manager":
         _send_mine(res, "the node joined" if res["changed"] else "it is a manager")
     return res
+
+
+def _mine_for_join(now, role, need_token, mine_timeout):
+    """The managers' addresses and tokens from the mine for a join; None for a member
+    when the mine names no swarm (then the swarm it is in is the one wanted)."""
+    if now["state"] == "active":
+        # Already a member: one look at the mine, no waiting.
+        return _from_mine(role, 0, now["address"], need_token, missing_ok=True)
+    if mine_timeout is None:
+        mine_timeout = _conf("mine_timeout", setting_default("mine_timeout"))
+    return _from_mine(role, mine_timeout, now["address"], need_token)
 
 
 def _unseal(sealed_token, role, jid):
@@ -493,36 +523,22 @@ def store_join(
         raise CommandExecutionError(
             "no token store: set swarm:token_store (sdb://<profile>/<path>) or pass store="
         )
-    init_conf = _conf("init", {}) or {}
-    with_grain_labels = bool(_conf("grain_labels"))
-    from_grains = grain_labels() if with_grain_labels else {"labels": None, "owned": []}
-    try:
-        rule_globs = grain_label_logic.owned_patterns(_conf("grain_labels"))
-    except SwarmError as exc:
-        raise CommandExecutionError(str(exc)) from None
     ttl = election_ttl if election_ttl is not None else _conf("election_ttl")
+    if wait is None:
+        wait = _conf("store_timeout", setting_default("store_timeout"))
     first = _conf("first_manager")
     try:
+        labels, owned, rule_globs = _grain_label_parts()
         want = store_ops.StoreJoin(
             me=__grains__["id"],
             role=role,
-            init=membership.InitOptions(
-                advertise_addr=_address(
-                    advertise_addr or _conf("advertise_addr"), "advertise_addr"
-                ),
-                listen_addr=_listen(listen_addr),
-                data_path_addr=_address(data_path_addr, "data_path_addr"),
-                data_path_port=init_conf.get("data_path_port"),
-                default_addr_pool=init_conf.get("default_addr_pool") or (),
-                subnet_size=init_conf.get("subnet_size"),
-                autolock=_truthy(init_conf.get("autolock", False)),
-            ).validated(),
+            init=_pillar_init_options(advertise_addr, listen_addr, data_path_addr),
             availability=availability,
-            wait=float(wait if wait is not None else _conf("store_timeout", 300)),
+            wait=float(wait),
             election_ttl=None if ttl in (None, "") else float(ttl),
-            labels=from_grains["labels"],
-            labels_owned=tuple(from_grains["owned"]),
-            rule_globs=tuple(rule_globs),
+            labels=labels,
+            labels_owned=owned,
+            rule_globs=rule_globs,
             may_init=not first or first == __grains__["id"],
         )
         kv = open_store(uri, __opts__, __salt__.get("sdb.get"), __salt__.get("sdb.set"))
@@ -530,6 +546,30 @@ def store_join(
         raise CommandExecutionError(str(exc)) from None
     with _docker("swarm join through the token store") as client:
         return store_ops.converge(client, kv, want, test=_truthy(test))
+
+
+def _pillar_init_options(advertise_addr, listen_addr, data_path_addr):
+    """swarm.init's options from pillar ``swarm:init`` and the addresses given."""
+    init_conf = _conf("init", {}) or {}
+    return membership.InitOptions(
+        advertise_addr=_address(advertise_addr or _conf("advertise_addr"), "advertise_addr"),
+        listen_addr=_listen(listen_addr),
+        data_path_addr=_address(data_path_addr, "data_path_addr"),
+        data_path_port=init_conf.get("data_path_port"),
+        default_addr_pool=init_conf.get("default_addr_pool") or (),
+        subnet_size=init_conf.get("subnet_size"),
+        autolock=_truthy(init_conf.get("autolock", False)),
+    ).validated()
+
+
+def _grain_label_parts():
+    """(labels, owned globs, every rule's glob) of this node's ``swarm:grain_labels``;
+    labels None without rules."""
+    rules = _conf("grain_labels")
+    if not rules:
+        return None, (), ()
+    found = grain_labels()
+    return found["labels"], tuple(found["owned"]), tuple(grain_label_logic.owned_patterns(rules))
 
 
 def _from_mine(role, timeout, exclude=None, need_token=True, missing_ok=False):
@@ -559,12 +599,13 @@ def _from_mine(role, timeout, exclude=None, need_token=True, missing_ok=False):
         if time.monotonic() >= deadline:
             if missing_ok:
                 return None
-            raise CommandExecutionError(
+            missing = NoManagerYet(
                 f"no active swarm manager in the mine after {timeout} s (target {target!r}, "
                 f"functions {addr_fun} and {token_fun}): is a manager initialized, and has "
                 f"it sent its mine entries? Is this minion allowed to read the {role} token "
                 "(allow_tgt of that entry)?"
             )
+            raise CommandExecutionError(str(missing)) from missing
         time.sleep(0.5)
 
 
@@ -1090,8 +1131,9 @@ def bootstrap_plan(settings, timeout=10):
     runner call through ``saltutil.runner`` would set up a runner client first). A
     refused plan is returned as ``{error, retcode: 1}`` with every problem listed, so
     the SLS can render a failing step that shows them (an exception would end the
-    render with a traceback instead). ``timeout``: seconds to wait for the
-    minions' answers to each publish (default 10).
+    render with a traceback instead). The plan carries its ``steps``
+    (``{id, state, args}``, in order), which the SLS writes out. ``timeout``: seconds
+    to wait for the minions' answers to each publish (default 10).
 
     CLI Example:
 
@@ -1111,6 +1153,8 @@ def bootstrap_plan(settings, timeout=10):
     from salt_swarm.master.fleet import Fleet
 
     try:
-        return planning.from_settings(Fleet(__opts__, timeout=float(timeout)), settings)
+        planned = planning.from_settings(Fleet(__opts__, timeout=float(timeout)), settings)
     except (SwarmError, SaltInvocationError) as exc:
         return {"error": str(exc), "retcode": 1}
+    planned["steps"] = bootstrap_steps.steps(planned, settings)
+    return planned

@@ -21,7 +21,16 @@ from salt_swarm.core import prune as prune_logic
 from salt_swarm.core import status as status_report
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.minion_ids import check_minion_list
-from salt_swarm.master import checks, departures, inspection, newcomers, planning, targets
+from salt_swarm.core.settings import default
+from salt_swarm.master import (
+    checks,
+    departures,
+    inspection,
+    newcomers,
+    planning,
+    recovery,
+    targets,
+)
 from salt_swarm.master.fleet import Fleet, active_managers
 
 log = logging.getLogger(__name__)
@@ -58,7 +67,9 @@ def _roles(managers, workers, labels, drain_managers, fleet=None):
         workers = conf.get("workers") if workers is None else workers
         labels = conf.get("labels", []) if labels is None else labels
         drain_managers = (
-            conf.get("drain_managers", True) if drain_managers is None else drain_managers
+            conf.get("drain_managers", default("drain_managers"))
+            if drain_managers is None
+            else drain_managers
         )
     if not managers:
         raise SaltInvocationError("managers: no target given and pillar swarm:managers is empty")
@@ -424,7 +435,7 @@ def retire(minions, grace=None, down_wait=60, timeout=5, event_tag=None):
     fleet = _fleet(timeout)
     try:
         conf = fleet.swarm_pillar()
-        grace = float(conf.get("lost_grace", 300) if grace is None else grace)
+        grace = float(conf.get("lost_grace", default("lost_grace")) if grace is None else grace)
         return departures.retire(fleet, minions, conf, grace, float(down_wait))
     except (SwarmError, SaltInvocationError) as exc:
         return _fail(f"retire {', '.join(map(repr, minions))}: {exc}")
@@ -452,59 +463,8 @@ def recover(timeout=10, wait=60):
 
         salt-run swarm.recover
     """
-    fleet = _fleet(timeout)
     steps = []
     try:
-        conf = fleet.swarm_pillar()
-        if not conf.get("managers"):
-            raise SaltInvocationError("pillar swarm:managers is empty: who are the managers?")
-        managers = fleet.matched(*_target(conf["managers"], "managers"))[0]
-        infos, _ = fleet.infos(managers)
-        standing = active_managers(infos, managers)
-        try:
-            leader_seen, nodes = fleet.nodes_from(standing)
-        except SwarmError:
-            leader_seen = None
-        health = status_report.report(nodes, {})["quorum"] if leader_seen else None
-        if health and health["has_quorum"]:
-            raise SwarmError(
-                f"quorum is there ({health['reachable']} of {health['managers']} managers "
-                f"reachable, leader {health['leader']}): nothing to recover"
-            )
-        if not standing:
-            raise SwarmError(
-                "no pillar manager's dockerd answers as a manager: nothing to recover from"
-            )
-        survivor = standing[0]
-        fleet.call(survivor, "swarm.init", force_new_cluster=True, timeout=wait)
-        steps.append(f"{survivor}: force-new-cluster")
-        nodes = _wait_nodes(fleet, survivor, wait)
-        me = infos[survivor]["node_id"]
-        for node in nodes:
-            if node.is_manager and node.id != me and node.status != "ready":
-                fleet.call(survivor, "swarm.remove_node", [node.id], force=True)
-                steps.append(f"{node.hostname}: down manager demoted and removed")
-        fleet.call(survivor, "swarm.mine_refresh")
-        rejoin = [m for m in managers if m != survivor and infos.get(m)]
-        for minion in rejoin:
-            fleet.call(minion, "swarm.leave", force=True)
-            # swarm.manager sends the mine entries itself (mine_update)
-            fleet.call(minion, "state.sls", ["swarm.manager"], timeout=120)
-            steps.append(f"{minion}: left the broken swarm and joined again as a manager")
-        still_down = sorted(m for m in managers if m != survivor and not infos.get(m))
+        return recovery.recover(_fleet(timeout), float(wait), steps)
     except (SwarmError, SaltInvocationError) as exc:
-        result = _fail(str(exc))
-        result["steps"] = steps
-        return result
-    return {"survivor": survivor, "steps": steps, "still_down": still_down}
-
-
-def _wait_nodes(fleet, manager, wait):
-    deadline = time.monotonic() + float(wait)
-    while True:
-        try:
-            return fleet.nodes_from([manager])[1]
-        except SwarmError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+        return dict(_fail(str(exc)), steps=steps)

@@ -23,17 +23,16 @@ unlock keys never appear in a state's return.
 """
 
 import logging
-import time
 
 from salt.exceptions import CommandExecutionError
+
+from salt_swarm.core.errors import NoManagerYet
 
 log = logging.getLogger(__name__)
 
 __virtualname__ = "swarm"
-# Where swarm.nodes_settled leaves the node list it read for swarm.conforms (same run).
-SETTLED_LIST = "salt_swarm.settled_nodes"
-# minion -> node id its join or init returned this run: swarm.conforms records them.
-JOINED = "salt_swarm.joined_nodes"
+# What the orchestrate steps of one run leave for the later ones (master/orchestrate.py).
+RUN_RECORD = "salt_swarm.run_record"
 
 
 def __virtual__():
@@ -172,7 +171,7 @@ def _joined(name, role, mine_update=False, **kwargs):
             kwargs["mine_timeout"] = 0
         res = __salt__["swarm.join"](role=role, test=test, **kwargs)
     except CommandExecutionError as exc:
-        if test and "no active swarm manager in the mine" in str(exc):
+        if test and isinstance(exc.__cause__, NoManagerYet):
             ret["result"] = None
             ret["comment"] = f"would join as {role} once a manager is in the mine ({exc})"
             ret["changes"]["swarm"] = {"old": _describe(before), "new": role}
@@ -201,7 +200,7 @@ def manager(
     data_path_addr=None,
     availability=None,
     force=False,
-    mine_timeout=60,
+    mine_timeout=None,
     mine_update=False,
 ):
     """
@@ -250,7 +249,7 @@ def worker(
     data_path_addr=None,
     availability=None,
     force=False,
-    mine_timeout=60,
+    mine_timeout=None,
 ):
     """
     Make sure this node is a worker of the swarm, joining through ``managers`` or the
@@ -614,42 +613,12 @@ def nodes_settled(name, nodes, managers=None, wait=60):
         #       - nodes: {worker1: {role: worker, availability: active, labels: {zone: a}}}
         #       - managers: [manager1, manager2]
     """
-    from salt.exceptions import SaltInvocationError
-
-    from salt_swarm.core.errors import SwarmError
-    from salt_swarm.master import checks
-
     ret = _ret(name)
     refused = _on_master(ret, "nodes_settled")
     if refused:
         return refused
     test = bool(__opts__["test"])
-    try:
-        found = checks.settle(_fleet(), nodes, managers, test=test, wait=wait, list_after=not test)
-    except (SwarmError, SaltInvocationError) as exc:
-        error = str(exc)
-        if test:  # the joins before this step did not run either
-            ret["result"] = None
-            ret["comment"] = f"would apply the settings of {len(nodes)} node(s); now: {error}"
-            return ret
-        return _fail(ret, f"node settings failed: {error}")
-    if found["removed"]:
-        ret["changes"]["removed"] = [
-            {"hostname": r["hostname"], "id": r.get("id") or r.get("ids")} for r in found["removed"]
-        ]
-    ret["changes"].update(found["nodes"])
-    if found.get("listed") is not None:
-        # The check that follows in this run starts from this list (swarm.conforms).
-        __context__[SETTLED_LIST] = {"manager": found["manager"], "rows": found["listed"]}
-    through = f"through {found['manager']}"
-    if not ret["changes"]:
-        ret["comment"] = f"{len(nodes)} node(s) as wanted ({through})"
-    elif test:
-        ret["result"] = None
-        ret["comment"] = f"would change {', '.join(sorted(ret['changes']))} ({through})"
-    else:
-        ret["comment"] = f"changed {', '.join(sorted(ret['changes']))} ({through})"
-    return ret
+    return _steps().nodes_settled(_fleet(), _record(), name, nodes, managers, wait, test)
 
 
 def conforms(
@@ -693,12 +662,6 @@ def conforms(
     refused = _on_master(ret, "conforms")
     if refused:
         return refused
-    if isinstance(seen, dict) and seen.get("differences") == []:
-        ret["comment"] = (
-            f"the swarm is as pillar says (seen by the plan through {seen.get('manager')}; "
-            "nothing had to change)"
-        )
-        return ret
     args = {
         "managers": managers,
         "workers": workers,
@@ -706,49 +669,13 @@ def conforms(
         "drain_managers": drain_managers,
         "expect": expect,
     }
-    deadline = time.monotonic() + float(wait)
     fleet = _fleet() if expect else None
-    settled = __context__.pop(SETTLED_LIST, None) if expect else None
-    if settled:
-        # First look: the node list the settings step read after its changes.
-        fleet.listed[settled["manager"]] = settled["rows"]
-    while True:
-        found = _check_once(fleet, expect, args, __context__.get(JOINED) if expect else None)
-        if not isinstance(found, dict) or "differences" not in found:
-            return _fail(ret, f"swarm.check gave no answer: {found!r}")
-        from_settings = bool(settled) and found.get("manager") == settled["manager"]
-        if fleet is not None:
-            fleet.listed.clear()  # any further look asks a manager again
-        settled = None
-        if found["result"]:
-            if expect:
-                __context__.pop(JOINED, None)
-            how = "on the node list the settings step read" if from_settings else "checked"
-            ret["comment"] = f"the swarm is as pillar says ({how} through {found['manager']})"
-            return ret
-        if __opts__["test"]:
-            ret["result"] = None
-            ret["comment"] = "differs from pillar now (earlier steps would change it):\n" + (
-                "\n".join(found["differences"])
-            )
-            return ret
-        if time.monotonic() >= deadline:
-            return _fail(ret, "the swarm differs from pillar:\n" + "\n".join(found["differences"]))
-        time.sleep(0.5)
+    test = bool(__opts__["test"])
+    return _steps().conforms(fleet, _record(), name, args, wait, seen, test, _run_check)
 
 
-def _check_once(fleet, expect, args, joined=None):
-    """One ``swarm.check``: against the plan's ``expect`` in this process, else through
-    the runner (which plans first)."""
-    if fleet is None:
-        return __salt__["saltutil.runner"]("swarm.check", **args)
-    from salt_swarm.core.errors import SwarmError
-    from salt_swarm.master import checks
-
-    try:
-        return checks.check_expected(fleet, expect, joined)
-    except SwarmError as exc:
-        return {"result": False, "differences": [str(exc)], "warnings": [], "manager": None}
+def _run_check(args):
+    return __salt__["saltutil.runner"]("swarm.check", **args)
 
 
 # ---- orchestrate steps: run on the master -----------------------------------------
@@ -765,6 +692,17 @@ def _fleet():
     from salt_swarm.master.fleet import Fleet
 
     return Fleet(__opts__, timeout=10)
+
+
+def _steps():
+    from salt_swarm.master import orchestrate
+
+    return orchestrate
+
+
+def _record():
+    """This orchestrate run's record (master/orchestrate.py), shared by its steps."""
+    return __context__.setdefault(RUN_RECORD, _steps().RunRecord())
 
 
 def first_manager(name, minion, options=None, availability=None):
@@ -789,41 +727,12 @@ def first_manager(name, minion, options=None, availability=None):
         #       - minion: manager1
         #       - options: {default_addr_pool: [10.20.0.0/16]}
     """
-    from salt_swarm.core.errors import SwarmError
-    from salt_swarm.master import joins
-
     ret = _ret(name)
     refused = _on_master(ret, "first_manager")
     if refused:
         return refused
-    kwargs = dict(options or {})
-    if availability:
-        kwargs["availability"] = availability
-    fleet = _fleet()
     test = bool(__opts__["test"])
-    try:
-        if test:
-            res = fleet.call(minion, "swarm.init", test=True, unlock=True, **kwargs)
-        else:
-            res = joins.init_first(fleet, minion, kwargs)
-    except SwarmError as exc:
-        return _fail(ret, f"swarm init on {minion} failed: {exc}")
-    ret["comment"] = f"{minion}: {res['comment']}"
-    if res.get("unlocked"):  # a manager already: unlocked, not made
-        ret["changes"]["unlocked"] = minion
-    elif res["changed"]:
-        new = {"state": "active manager"}
-        if not test:
-            new.update(node_id=res["node_id"], cluster_id=res["cluster_id"])
-            __context__.setdefault(JOINED, {})[minion] = res["node_id"]
-        ret["changes"][minion] = {"old": "in no swarm", "new": new}
-    if test:
-        ret["comment"] += "; its mine entries would be sent to the master"
-        if ret["changes"]:
-            ret["result"] = None
-    else:
-        ret["comment"] += "; its mine entries are on the master"
-    return ret
+    return _steps().first_manager(_fleet(), _record(), name, minion, options, availability, test)
 
 
 def members_joined(
@@ -865,79 +774,16 @@ def members_joined(
         #       - role: worker
         #       - managers: [manager1, manager2, manager3]
     """
-    from salt_swarm.core.errors import SwarmError
-    from salt_swarm.master import joins
-
     ret = _ret(name)
     refused = _on_master(ret, "members_joined")
     if refused:
         return refused
-    members = [members] if isinstance(members, str) else list(members or [])
-    if not members:
-        ret["comment"] = "no member to join"
-        return ret
-    names = {"addr_function": addr_function, "token_function": token_function}
-    listed = ", ".join(members)
-    if __opts__["test"]:
-        found = joins.join_data(__opts__, managers, role, **names)
-        ret["result"] = None
-        ret["changes"] = {m: {"new": role} for m in members}
-        through = (
-            f"through {found['source']}'s mine entries"
-            if found
-            else "once a manager's mine entries are on the master"
-        )
-        ret["comment"] = f"would join {listed} as {role} {through}"
-        return ret
-    try:
-        got = joins.join_members(
-            _fleet(), members, role, managers, availability, mine_update, **names, settle=settle
-        )
-    except SwarmError as exc:
-        return _fail(ret, f"joining {listed} as {role} failed before any change: {exc}")
-    for minion, res in sorted(got["done"].items()):
-        if res.get("changed"):
-            ret["changes"][minion] = {"new": role, "node_id": res.get("node_id")}
-            __context__.setdefault(JOINED, {})[minion] = res.get("node_id")
-        if res.get("unlocked"):  # locked since its daemon restarted
-            ret["changes"].setdefault(minion, {})["unlocked"] = True
-    parts = []
-    joined = [m for m, change in ret["changes"].items() if "new" in change]
-    if joined:
-        parts.append(f"joined as {role} through {got['through']}'s entries: {', '.join(joined)}")
-    unlocked = [m for m, change in ret["changes"].items() if change.get("unlocked")]
-    if unlocked:
-        parts.append(f"unlocked with swarm:unlock_key: {', '.join(unlocked)}")
-    in_place = sorted(set(got["done"]) - set(joined))
-    if in_place:
-        parts.append(f"already {role}s: {', '.join(in_place)}")
-    if got["failed"]:
-        ret["result"] = False
-        parts.append(
-            "FAILED: " + "; ".join(f"{m}: {why}" for m, why in sorted(got["failed"].items()))
-        )
-    if "settled" in got:
-        parts.append(_settled_note(ret, got["settled"]))
-    ret["comment"] = "; ".join(parts)
-    return ret
-
-
-def _settled_note(ret, settled):
-    """The node settings applied beside the joins, into ``ret``; a line for the comment."""
-    if settled.get("error"):
-        ret["result"] = False
-        return f"node settings FAILED: {settled['error']}"
-    changed = dict(settled.get("nodes") or {})
-    if settled.get("removed"):
-        changed["removed"] = [
-            {"hostname": r["hostname"], "id": r.get("id") or r.get("ids")}
-            for r in settled["removed"]
-        ]
-    if changed:
-        ret["changes"]["node settings"] = changed
-    if settled.get("listed") is not None:
-        __context__[SETTLED_LIST] = {"manager": settled["manager"], "rows": settled["listed"]}
-    if settled.get("missing"):
-        return f"node settings through {settled['manager']}, not yet for {', '.join(settled['missing'])}"
-    count = len(settled.get("nodes") or {})
-    return f"node settings through {settled['manager']}: {count} node(s) changed"
+    how = {
+        "availability": availability,
+        "mine_update": mine_update,
+        "addr_function": addr_function,
+        "token_function": token_function,
+        "settle": settle,
+    }
+    test = bool(__opts__["test"])
+    return _steps().members_joined(_fleet(), _record(), name, members, role, managers, test, **how)

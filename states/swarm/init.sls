@@ -10,7 +10,7 @@
 {%- if module_version != swarm.formula_version %}
 {{ raise("salt-swarm versions differ: this minion runs the extension " ~ (module_version or "(none, or older than 0.2)") ~ ", the formula served to it is " ~ swarm.formula_version ~ "; install the same salt-swarm on the master and the minions (docs/install.md)") }}
 {%- endif %}
-{%- from "swarm/role.jinja" import role with context %}
+{%- set role = salt["swarm.own_role"]() %}
 
 {%- if role and swarm.get("token_store") %}
 include:

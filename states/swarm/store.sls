@@ -3,7 +3,7 @@
     in the store to initialize the swarm; everyone else joins with the data it
     publishes there. Labels from grains (swarm:grain_labels) follow. -#}
 {%- from "swarm/map.jinja" import swarm with context %}
-{%- from "swarm/role.jinja" import role with context %}
+{%- set role = salt["swarm.own_role"]() %}
 {%- from "swarm/json.jinja" import json %}
 {%- if not role %}
 {{ raise("swarm.store: this minion is in neither swarm:managers nor swarm:workers") }}

@@ -39,6 +39,7 @@ def test_bootstrap_from_bare_nodes_then_a_no_change_rerun(lab, lab_hosts, bootst
     assert all(n["Status"]["State"] == "ready" for n in nodes.values())
     assert nodes["host3"]["Status"]["Addr"] == lab.addr("host3")  # advertise_addr: eth0
 
+    before = swarms.fingerprint(lab, lab_hosts)
     run = orchestrate(lab)
     assert run.ok and run.changed == 0, run.out
     # Nothing to change: the last step takes the plan's reading of the nodes.
@@ -46,6 +47,21 @@ def test_bootstrap_from_bare_nodes_then_a_no_change_rerun(lab, lab_hosts, bootst
 
     run = orchestrate(lab, "swarm.bootstrap", "test=True")
     assert run.ok and run.changed == 0 and run.unchanged == 0, run.out
+    assert swarms.fingerprint(lab, lab_hosts) == before  # the daemons say so too
+
+    # Drift (a label gone, a manager made active): test=True tells it, changes nothing.
+    lab.docker("host1", "node", "update", "--label-rm", "zone", "host4").check_returncode()
+    lab.docker("host1", "node", "update", "--availability", "active", "host2").check_returncode()
+    before = swarms.fingerprint(lab, lab_hosts)
+    run = orchestrate(lab, "swarm.bootstrap", "test=True")
+    assert run.ok and run.unchanged > 0, run.out
+    assert "host4 (host4): label zone missing" in run.out or "host4: label zone missing" in run.out
+    assert swarms.fingerprint(lab, lab_hosts) == before
+    run = orchestrate(lab)
+    assert run.ok and run.changed > 0, run.out
+    nodes = swarms.node_states(lab, "host1")
+    assert nodes["host4"]["Spec"]["Labels"]["zone"] == "a"
+    assert nodes["host2"]["Spec"]["Availability"] == "drain"
 
 
 def test_test_mode_on_bare_nodes_tells_each_step_and_changes_nothing(

@@ -259,6 +259,40 @@ def test_a_rotated_worker_token_is_what_the_next_join_reads_from_the_mine(lab, l
     assert mine["host1"]["worker"] == new
 
 
+def test_a_rotated_manager_token_is_what_the_next_manager_join_reads(lab, lab_hosts, built):
+    """The manager token rotated (state swarm.settings): host3, taken out of the swarm,
+    joins again as a manager through the orchestrate, which Docker allows with the new
+    token only; the mine entry the managers read holds the new one."""
+
+    def manager_token():
+        client = lab.docker_client("host1")
+        try:
+            return client.api.inspect_swarm()["JoinTokens"]["Manager"]
+        finally:
+            client.close()
+
+    old = manager_token()
+    res = lab.salt_json(
+        "host1", "state.single", "swarm.settings", "name=swarm", "rotate_manager_token=True"
+    )
+    assert res.retcode == 0 and not SECRET.search(res.output), res.output
+    new = manager_token()
+    assert new != old
+    lab.docker("host1", "node", "demote", "host3").check_returncode()
+    swarms.leave(lab, "host3")
+    wait_for(
+        lambda: swarms.node_states(lab, "host1")["host3"]["Status"]["State"] == "down",
+        90,
+        "host3's node down",
+    )
+    lab.docker("host1", "node", "rm", "host3").check_returncode()
+    run = orchestrate(lab)
+    assert run.ok and run.changed > 0 and not SECRET.search(run.out), run.out
+    assert_built(lab)
+    mine = lab.salt_json("host2", "mine.get", "host1", "swarm.manager_token").data["host2"]
+    assert mine["host1"]["manager"] == new
+
+
 def test_the_master_restarted_mid_bootstrap_then_a_rerun_completes(
     lab, lab_hosts, bare_hosts, use_pillar
 ):

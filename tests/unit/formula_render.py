@@ -25,7 +25,10 @@ import salt.fileclient
 import salt.loader
 import salt.template
 import salt.utils.dictupdate
+from salt.exceptions import CommandExecutionError
 
+from salt_swarm.core import role_targets
+from salt_swarm.core.errors import SwarmError
 from salt_swarm.version import __version__
 
 STATES = Path(__file__).resolve().parents[2] / "states"
@@ -78,6 +81,15 @@ def functions(pillar=None, minion_id="node1", matches=None, **more):
     }
     for tgt_type in ("glob", "list", "grain", "grain_pcre", "pcre", "pillar", "compound"):
         funcs[f"match.{tgt_type}"] = matcher(tgt_type)
+
+    def own_role():  # swarm.own_role, on these matchers
+        conf = (pillar or {}).get("swarm") or {}
+        try:
+            return role_targets.own_role(conf, lambda kind, tgt: funcs[f"match.{kind}"](tgt))
+        except SwarmError as exc:
+            raise CommandExecutionError(str(exc)) from None
+
+    funcs["swarm.own_role"] = own_role
     funcs.update(more)
     return funcs
 

@@ -3,6 +3,7 @@ swarm again only when the plan saw no difference; otherwise it runs swarm.check.
 
 import pytest
 
+from salt_swarm.master import orchestrate as steps
 from salt_swarm.states import swarm as states
 
 
@@ -16,6 +17,7 @@ def master(monkeypatch):
 
     monkeypatch.setattr(states, "__opts__", {"__role": "master", "test": False}, raising=False)
     monkeypatch.setattr(states, "__salt__", {"saltutil.runner": runner}, raising=False)
+    monkeypatch.setattr(states, "__context__", {}, raising=False)
     return calls
 
 
@@ -91,8 +93,13 @@ def orchestrate_run(monkeypatch):
     context = {}
     monkeypatch.setattr(states, "__opts__", {"__role": "master", "test": False}, raising=False)
     monkeypatch.setattr(states, "__context__", context, raising=False)
-    monkeypatch.setattr(states.time, "sleep", lambda s: None)
+    monkeypatch.setattr(steps.time, "sleep", lambda s: None)
     return context
+
+
+def settled(rows):
+    """What the settings step left for the check in this run's record."""
+    states._record().settled = {"manager": "m1", "rows": rows}
 
 
 def test_the_settings_steps_node_list_is_the_first_look_and_nothing_is_asked(
@@ -100,17 +107,17 @@ def test_the_settings_steps_node_list_is_the_first_look_and_nothing_is_asked(
 ):
     fleet = FakeFleet(fresh=UNLABELLED)
     monkeypatch.setattr(states, "_fleet", lambda: fleet)
-    orchestrate_run[states.SETTLED_LIST] = {"manager": "m1", "rows": GOOD}
+    settled(GOOD)
     ret = states.conforms("check", expect=EXPECT, wait=0)
     assert ret["result"] is True, ret
     assert "on the node list the settings step read through m1" in ret["comment"]
-    assert fleet.calls == 0 and states.SETTLED_LIST not in orchestrate_run
+    assert fleet.calls == 0 and states._record().settled is None
 
 
 def test_a_settled_list_that_differs_is_checked_again_on_a_fresh_list(orchestrate_run, monkeypatch):
     fleet = FakeFleet(fresh=GOOD)
     monkeypatch.setattr(states, "_fleet", lambda: fleet)
-    orchestrate_run[states.SETTLED_LIST] = {"manager": "m1", "rows": UNLABELLED}
+    settled(UNLABELLED)
     ret = states.conforms("check", expect=EXPECT, wait=5)
     assert ret["result"] is True and fleet.calls == 1
     assert "(checked through m1)" in ret["comment"]

@@ -18,6 +18,7 @@ import pytest
 import yaml
 from salt.exceptions import SaltRenderError
 
+from salt_swarm.core import bootstrap_steps
 from salt_swarm.version import __version__
 from tests.unit.formula_render import STATES, Formula, functions
 
@@ -738,7 +739,10 @@ def render_bootstrap(formula, plan, pillar):
 
     def bootstrap_plan(settings, timeout=10):
         seen.append(copy.deepcopy(settings))
-        return copy.deepcopy(plan)
+        planned = copy.deepcopy(plan)
+        if "error" not in planned:  # as swarm.bootstrap_plan: the steps come with it
+            planned["steps"] = bootstrap_steps.steps(planned, settings)
+        return planned
 
     funcs = functions(pillar, "master", **{"swarm.bootstrap_plan": bootstrap_plan})
     grains = {"id": "master"}

@@ -1,6 +1,6 @@
-"""procs.wait_idle on a cgroup's CPU time: pure logic, checked on a fake usage clock."""
+"""procs.wait_idle on a cgroup's CPU time: pure logic, on a fake clock and usage."""
 
-import time
+import pytest
 
 from lab import procs
 
@@ -11,27 +11,45 @@ def test_cpu_seconds_reads_usage(tmp_path):
     assert procs.cpu_seconds(tmp_path / "gone") is None
 
 
-def busy_until(monkeypatch, seconds):
-    """A group that uses a full core for ``seconds``, then nothing."""
-    began = time.monotonic()
-    monkeypatch.setattr(procs, "cpu_seconds", lambda group: min(time.monotonic() - began, seconds))
+class Clock:
+    """time.monotonic and time.sleep for procs: sleeping only moves the clock."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
 
 
-def test_an_idle_group_is_idle_after_one_window(monkeypatch, tmp_path):
-    busy_until(monkeypatch, 0)
-    began = time.monotonic()
+@pytest.fixture
+def clock(monkeypatch):
+    fake = Clock()
+    monkeypatch.setattr(procs, "time", fake)
+    return fake
+
+
+def busy_until(monkeypatch, clock, seconds):
+    """A group that uses a full core for ``seconds`` of the fake clock, then nothing."""
+    monkeypatch.setattr(procs, "cpu_seconds", lambda group: min(clock.now, seconds))
+
+
+def test_an_idle_group_is_idle_after_one_window(monkeypatch, tmp_path, clock):
+    busy_until(monkeypatch, clock, 0)
     assert procs.wait_idle(tmp_path, window=0.05, timeout=2) is True
-    assert time.monotonic() - began < 0.5
+    assert clock.now == pytest.approx(0.05)
 
 
-def test_a_busy_group_is_waited_for_until_it_calms_down(monkeypatch, tmp_path):
-    busy_until(monkeypatch, 0.3)
-    began = time.monotonic()
+def test_a_busy_group_is_waited_for_until_it_calms_down(monkeypatch, tmp_path, clock):
+    busy_until(monkeypatch, clock, 0.3)
     assert procs.wait_idle(tmp_path, window=0.05, timeout=3) is True
-    assert time.monotonic() - began >= 0.3
+    assert 0.3 <= clock.now <= 0.4
 
 
-def test_a_group_that_stays_busy_or_is_missing_gives_false(monkeypatch, tmp_path):
+def test_a_group_that_stays_busy_or_is_missing_gives_false(monkeypatch, tmp_path, clock):
     assert procs.wait_idle(tmp_path / "gone", window=0.05, timeout=0.2) is False
-    busy_until(monkeypatch, 60)
+    busy_until(monkeypatch, clock, 60)
     assert procs.wait_idle(tmp_path, window=0.05, timeout=0.3) is False
+    assert clock.now < 60

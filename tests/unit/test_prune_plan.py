@@ -39,3 +39,70 @@ def test_without_a_record_the_hostname_is_the_minion_and_workers_go_first():
     found, _ = candidates(nodes, {}, set())
     assert [c.node.id for c in found] == ["w", "m"]
     assert stale_twins(nodes) == []
+
+
+def test_live_twins_are_hostnames_with_more_than_one_ready_node():
+    from salt_swarm.core.prune import live_twins
+
+    nodes = [
+        node("new", "w1"),
+        node("old", "w1"),  # the rebuilt host's old node, not yet Down
+        node("gone", "w2", "down"),
+        node("w2", "w2"),
+        node("m1", "m1", role="manager"),
+    ]
+    assert live_twins(nodes) == {"w1": ["new", "old"]}
+    assert live_twins([node("a", "w1"), node("b", "w1", "down")]) == {}
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_removing_twins_waits_for_the_old_node_to_go_down_then_names_live_twins(monkeypatch):
+    import pytest
+
+    from salt_swarm.core import prune
+    from salt_swarm.core.errors import SwarmError
+
+    clock = Clock()
+    monkeypatch.setattr(prune, "time", clock)
+    lists = {"n": 0}
+
+    def list_nodes(client):
+        lists["n"] += 1
+        old = "ready" if clock.now < 2 else "down"
+        return [node("new", "w1"), node("old", "w1", old)]
+
+    removed = []
+    monkeypatch.setattr(prune.node_ops, "list_nodes", list_nodes)
+    monkeypatch.setattr(
+        prune.node_ops,
+        "remove",
+        lambda client, ref, test=False: removed.append(ref) or {"steps": ["removed"]},
+    )
+    done = prune.remove_stale_twins(object(), wait=10)
+    assert removed == ["old"] and done[0]["steps"] == ["removed"]
+    assert 2 <= clock.now < 10 and lists["n"] > 1
+
+    # Two live hosts with one name: named after the wait, nothing removed.
+    monkeypatch.setattr(prune.node_ops, "list_nodes", lambda c: [node("a", "w1"), node("b", "w1")])
+    removed.clear()
+    with pytest.raises(
+        SwarmError, match=r"more than one Ready node per hostname after 5 s \(w1: a, b\)"
+    ):
+        prune.remove_stale_twins(object(), wait=5)
+    assert removed == []
+
+    # test=True does not wait: the doubled hostname is reported as a step to come.
+    done = prune.remove_stale_twins(object(), test=True, wait=5)
+    assert done == [
+        {"hostname": "w1", "ids": ["a", "b"], "steps": ["wait for the older node to go Down"]}
+    ]
