@@ -40,8 +40,8 @@ def pillar_folder(tmp_path, kind):
     managers, workers = TARGETS[kind]
     folder = tmp_path / f"pillar-{kind}"
     folder.mkdir()
+    assert MANAGERS in BASE and WORKERS in BASE
     text = BASE.replace(MANAGERS, f"managers: {managers}").replace(WORKERS, f"workers: {workers}")
-    assert text != BASE
     (folder / "swarm.sls").write_text(text)
     (folder / "top.sls").write_text(ROLE_TOP)
     (folder / "manager_role.sls").write_text("lab_role: manager\n")

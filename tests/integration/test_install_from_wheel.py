@@ -42,6 +42,11 @@ def wheel(tmp_path_factory) -> Path:
     return found
 
 
+def pip_install(python: Path, *args: str) -> None:
+    res = run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *args])
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+
+
 def fresh_venv(salt_version: str, wheel: Path) -> Path:
     """A virtualenv with that Salt and the wheel (nothing of the checkout); the Salt
     part is kept between runs, salt-swarm is installed anew from the wheel."""
@@ -50,33 +55,8 @@ def fresh_venv(salt_version: str, wheel: Path) -> Path:
     if not python.exists():
         res = run([sys.executable, "-m", "venv", str(venv)])
         assert res.returncode == 0, res.stderr
-    res = run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            f"salt=={salt_version}",
-            str(wheel),
-        ]
-    )
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    res = run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "--force-reinstall",
-            "--no-deps",
-            str(wheel),
-        ]
-    )
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    pip_install(python, f"salt=={salt_version}", str(wheel))
+    pip_install(python, "--force-reinstall", "--no-deps", str(wheel))
     return venv
 
 
