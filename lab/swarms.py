@@ -60,9 +60,16 @@ def node_list(lab, manager: str) -> list[dict]:
 
 
 def wait_ready(lab, manager: str, names: list[str], timeout: float = 30) -> None:
+    """Until the node each host is now (its dockerd's node id) shows Ready on
+    ``manager``: a host that left and joined again has a Down twin of its hostname."""
+
     def all_ready():
-        nodes = node_states(lab, manager)
-        return all(nodes.get(n, {}).get("Status", {}).get("State") == "ready" for n in names)
+        try:
+            ids = [local_state(lab, n).get("NodeID") for n in names]
+            listed = {node["ID"]: node for node in node_list(lab, manager)}
+        except Exception:  # a dockerd restarting: ask again
+            return False
+        return all(i and listed.get(i, {}).get("Status", {}).get("State") == "ready" for i in ids)
 
     wait_for(all_ready, timeout, f"nodes {', '.join(names)} ready")
 

@@ -80,7 +80,7 @@ def steps(plan: dict, settings: dict) -> list[dict]:
         add("swarm workers", "swarm.members_joined", [*args, {"failhard": True}])
     elif plan["to_join"] or plan["unsettled"]:
         args = [{"nodes": plan["nodes"]}, {"managers": all_managers}]
-        add("swarm node settings", "swarm.nodes_settled", args)
+        add("swarm node settings", "swarm.settled", args)
     expect = {
         "first_manager": first,
         "managers": plan["managers"],

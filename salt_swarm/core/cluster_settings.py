@@ -6,6 +6,7 @@ Only the functions whose job is to return a token or key return one; nothing her
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from salt_swarm.core import local_node
 from salt_swarm.core.errors import SwarmError
@@ -73,8 +74,20 @@ def current(client) -> dict:
     return {name: _get(spec, path) for name, (path, _) in SETTINGS.items()}
 
 
-def update(client, settings: dict, rotate: tuple[str, ...] = (), test: bool = False) -> dict:
-    """Apply the given settings (None = leave as is) and rotations; return changes."""
+@dataclass(frozen=True)
+class SettingsPlan:
+    """``changes`` (setting -> {old, new}, ``rotated_<item>``: True) and what
+    ``apply_settings`` sends: the whole spec with them, at the version read."""
+
+    changes: dict
+    spec: dict
+    version: int
+    rotate: tuple[str, ...]
+
+
+def settings_plan(client, settings: dict, rotate: tuple[str, ...] = ()) -> SettingsPlan:
+    """What setting ``settings`` (None = leave as is) and the rotations would change;
+    raises on an unknown setting or rotation before anything is read."""
     unknown = sorted(set(settings) - set(SETTINGS))
     if unknown:
         raise SwarmError(f"unknown swarm setting(s): {', '.join(unknown)}")
@@ -98,15 +111,25 @@ def update(client, settings: dict, rotate: tuple[str, ...] = (), test: bool = Fa
             raise SwarmError("rotate unlock_key: autolock is off, there is no unlock key")
     for item in rotate:
         changes[f"rotated_{item}"] = True
-    if changes and not test:
+    return SettingsPlan(changes, spec, swarm["Version"]["Index"], tuple(rotate))
+
+
+def apply_settings(client, plan: SettingsPlan) -> dict:
+    if plan.changes:
         client.api.update_swarm(
-            version=swarm["Version"]["Index"],
-            swarm_spec=spec,
-            rotate_worker_token="worker_token" in rotate,
-            rotate_manager_token="manager_token" in rotate,
-            rotate_manager_unlock_key="unlock_key" in rotate,
+            version=plan.version,
+            swarm_spec=plan.spec,
+            rotate_worker_token="worker_token" in plan.rotate,
+            rotate_manager_token="manager_token" in plan.rotate,
+            rotate_manager_unlock_key="unlock_key" in plan.rotate,
         )
-    return changes
+    return plan.changes
+
+
+def update(client, settings: dict, rotate: tuple[str, ...] = (), test: bool = False) -> dict:
+    """Apply the given settings (None = leave as is) and rotations; return changes."""
+    plan = settings_plan(client, settings, rotate)
+    return plan.changes if test else apply_settings(client, plan)
 
 
 def join_token(client, role: str) -> str:

@@ -18,9 +18,9 @@ from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.grain_labels import check_rules as check_grain_rules
 from salt_swarm.core.kv_stores import parse_sdb_uri
 from salt_swarm.core.labels import validate as validate_labels
-from salt_swarm.core.membership import InitOptions
 from salt_swarm.core.role_targets import TARGET_TYPES, refuse_grain_target
 from salt_swarm.core.secrets import check_unlock_key
+from salt_swarm.core.swarm_init import InitOptions
 
 _IFNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.:@-]{0,14}$")
 _DOCKER_URL_RE = re.compile(r"^(unix|tcp|ssh|http|https|npipe)://\S+$")

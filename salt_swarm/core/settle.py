@@ -35,7 +35,7 @@ def _settings(want: dict) -> dict:
     }
 
 
-def apply(
+def settle(
     client, wanted: dict[str, dict], test: bool = False, wait: float = 60, wait_for=()
 ) -> dict:
     """``wanted``: hostname -> {role, availability, labels, labels_owned}. Returns ``removed`` (stale

@@ -27,7 +27,14 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from salt_swarm.core import cluster_settings, local_node, membership, token_store
+from salt_swarm.core import (
+    cluster_settings,
+    local_node,
+    membership,
+    swarm_init,
+    swarm_join,
+    token_store,
+)
 from salt_swarm.core import labels as label_logic
 from salt_swarm.core import nodes as node_ops
 from salt_swarm.core.cluster import NodeView
@@ -44,7 +51,7 @@ class StoreJoin:
     me: str
     role: str
     # Addresses for a join too: advertise_addr, listen_addr and data_path_addr.
-    init: membership.InitOptions = field(default_factory=membership.InitOptions)
+    init: swarm_init.InitOptions = field(default_factory=swarm_init.InitOptions)
     availability: str | None = None
     wait: float = 300
     # etcd: the election lease's TTL (default token_store.DEFAULT_LEASE_TTL); other
@@ -129,7 +136,7 @@ def _check_member(client, store, now: dict, want: StoreJoin, data) -> str:
 
 
 def _join(client, store, data, want: StoreJoin, test: bool, out: dict) -> None:
-    req = membership.JoinRequest(
+    req = swarm_join.JoinRequest(
         role=want.role,
         managers=tuple(data.managers),
         token=data.token,
@@ -138,7 +145,7 @@ def _join(client, store, data, want: StoreJoin, test: bool, out: dict) -> None:
         data_path_addr=want.init.data_path_addr,
         availability=want.availability,
     )
-    res = membership.join(client, req, test=test)
+    res = swarm_join.join(client, req, test=test)
     out.update(changed=res["changed"], action="join", comment=res["comment"])
     if test or want.role != "manager":
         return
@@ -191,7 +198,7 @@ def _elect_and_init(client, store, want: StoreJoin, test: bool, out: dict) -> No
 def _init_and_publish(client, store, want: StoreJoin, won, lapsed: list, out: dict) -> None:
     with token_store.holding(store, won, want.election_ttl):
         try:
-            res = membership.init(client, want.init)
+            res = swarm_init.init(client, want.init)
         except Exception:
             token_store.resign(store, want.me, won)
             raise

@@ -1,7 +1,7 @@
 """The orchestrate's node settings and conformance check, run on the master.
 
 The runner (``swarm.settle``, ``swarm.check``) and the orchestrate states
-(``swarm.nodes_settled``, ``swarm.conforms``) share these; the states call them in
+(``swarm.settled``, ``swarm.conforms``) share these; the states call them in
 their own process rather than through ``saltutil.runner``, which sets up a runner
 client (master grains and loaders) on every call.
 """
@@ -57,7 +57,7 @@ def joined_reports(joined: dict, want: conformance.Wanted) -> dict:
 
 
 def settle(fleet, nodes, managers=None, test=False, wait=60, timeout=10, list_after=False) -> dict:
-    """``swarm.apply_nodes`` through the first of ``managers`` (default: pillar's)
+    """``swarm.settle`` (the execution function) through the first of ``managers`` (default: pillar's)
     that is an active manager: ``{manager, removed, nodes}`` (and ``listed``, the
     node list read after the changes, with ``list_after``)."""
     candidates = list(managers or pillar_managers(fleet))
@@ -65,7 +65,7 @@ def settle(fleet, nodes, managers=None, test=False, wait=60, timeout=10, list_af
         raise SwarmError("no managers given and pillar swarm:managers matches none")
     manager, result = fleet.on_manager(
         candidates,
-        "swarm.apply_nodes",
+        "swarm.settle",
         nodes=nodes,
         test=bool(test),
         wait=float(wait),

@@ -90,7 +90,7 @@ def join_members(
     ``settle`` (``{nodes, hostnames, known}``: the plan's node settings, minion ids'
     hostnames, and the ids of nodes the members' hostnames have now): the settings are applied beside the joins, by the manager whose
     entries gave the tokens, which labels the members' nodes as they appear; the
-    return then has ``settled`` (``swarm.apply_nodes``'s return, or ``{error}``)."""
+    return then has ``settled`` (``swarm.settle``'s return, or ``{error}``)."""
     check_role(role)
     members = list(members)
     found = join_data(fleet.opts, managers, role, addr_function, token_function)
@@ -132,7 +132,7 @@ def join_members(
 
 
 def _start_settle(fleet, manager, settle, members, timeout):
-    """Publish ``swarm.apply_nodes`` to ``manager`` without waiting: it waits for the
+    """Publish ``swarm.settle`` to ``manager`` without waiting: it waits for the
     members' nodes itself. The job's returns are kept for ``_finish_settle``."""
     hostnames = settle.get("hostnames") or {}
     known = settle.get("known") or {}  # a rebuilt host's old node is not the one to wait for
@@ -143,9 +143,7 @@ def _start_settle(fleet, manager, settle, members, timeout):
         "wait_for": {h: list(known.get(h) or []) for h in joining},
         "list_after": True,
     }
-    pub = fleet.client.run_job(
-        [manager], "swarm.apply_nodes", tgt_type="list", kwarg=kwarg, listen=True
-    )
+    pub = fleet.client.run_job([manager], "swarm.settle", tgt_type="list", kwarg=kwarg, listen=True)
     return (pub or {}).get("jid"), manager
 
 

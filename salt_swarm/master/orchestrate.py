@@ -149,7 +149,7 @@ def _settled_note(ret, record: RunRecord, settled):
     return f"node settings through {settled['manager']}: {count} node(s) changed"
 
 
-def nodes_settled(fleet: Fleet, record: RunRecord, name, nodes, managers, wait, test):
+def settled(fleet: Fleet, record: RunRecord, name, nodes, managers, wait, test):
     ret = _ret(name)
     try:
         found = checks.settle(fleet, nodes, managers, test=test, wait=wait, list_after=not test)

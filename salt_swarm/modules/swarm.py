@@ -26,6 +26,9 @@ try:
         mine_data,
         role_targets,
         sealed,
+        swarm_init,
+        swarm_join,
+        swarm_leave,
     )
     from salt_swarm.core import grain_labels as grain_label_logic
     from salt_swarm.core import nodes as node_ops
@@ -288,10 +291,8 @@ def init(
         salt manager1 swarm.init advertise_addr=eth0 default_addr_pool='[10.20.0.0/16]'
         salt manager1 swarm.init mine_update=True
     """
-    opts = membership.InitOptions(
-        advertise_addr=_address(advertise_addr or _conf("advertise_addr"), "advertise_addr"),
-        listen_addr=_listen(listen_addr),
-        data_path_addr=_address(data_path_addr, "data_path_addr"),
+    opts = swarm_init.InitOptions(
+        **_addresses(advertise_addr, listen_addr, data_path_addr),
         data_path_port=data_path_port,
         default_addr_pool=default_addr_pool,
         subnet_size=subnet_size,
@@ -303,7 +304,7 @@ def init(
     if unlocked and test:
         return {"changed": True, "unlocked": True, "comment": _WOULD_UNLOCK}
     with _docker("swarm init") as client:
-        res = membership.init(client, opts, test=test)
+        res = swarm_init.init(client, opts, test=test)
     if unlocked:
         res["unlocked"] = True
     if _truthy(mine_update) and not test:
@@ -337,8 +338,14 @@ def _send_mine(res, done):
         ) from None
 
 
-def _listen(spec):
-    return _address(spec or _conf("listen_addr"), "listen_addr") or "0.0.0.0:2377"
+def _addresses(advertise_addr, listen_addr, data_path_addr):
+    """The node's addresses for an init or join: arguments, else config or pillar."""
+    return {
+        "advertise_addr": _address(advertise_addr or _conf("advertise_addr"), "advertise_addr"),
+        "listen_addr": _address(listen_addr or _conf("listen_addr"), "listen_addr")
+        or "0.0.0.0:2377",
+        "data_path_addr": _address(data_path_addr, "data_path_addr"),
+    }
 
 
 def join(
@@ -402,14 +409,7 @@ def join(
         salt worker1 swarm.join
         salt manager2 swarm.join role=manager advertise_addr=198.18.0.0/24
     """
-    try:
-        check_role(role)
-        if sealed_token is not None:
-            if not managers:
-                raise SwarmError("sealed_token: give the managers to join through with it")
-            token = _unseal(sealed_token, role, kwargs.get("__pub_jid"))
-    except SwarmError as exc:
-        raise CommandExecutionError(str(exc)) from None
+    token = _given_token(role, managers, token, sealed_token, kwargs.get("__pub_jid"))
     unlocked = _unlock_first(unlock, test)
     if unlocked and test:
         return {"changed": True, "role": role, "unlocked": True, "comment": _WOULD_UNLOCK}
@@ -418,20 +418,18 @@ def join(
         if managers is None or token is None:
             mine = _mine_for_join(membership.info(client), role, token is None, mine_timeout)
             if mine is None:
-                return membership.already_member(client, role)
+                return swarm_join.already_member(client, role)
             managers = managers or mine["managers"]
             token = token or mine["tokens"][role]
-        req = membership.JoinRequest(
+        req = swarm_join.JoinRequest(
             role=role,
             managers=tuple(managers) if isinstance(managers, list | tuple) else managers,
             token=token,
-            advertise_addr=_address(advertise_addr or _conf("advertise_addr"), "advertise_addr"),
-            listen_addr=_listen(listen_addr),
-            data_path_addr=_address(data_path_addr, "data_path_addr"),
+            **_addresses(advertise_addr, listen_addr, data_path_addr),
             availability=availability,
             known_tokens=mine["tokens"] if mine else None,
         )
-        res = membership.join(client, req, force=force, test=test)
+        res = swarm_join.join(client, req, force=force, test=test)
     if unlocked:
         res["unlocked"] = True
     if _truthy(mine_update) and not test and res["role"] == "manager":
@@ -448,6 +446,19 @@ def _mine_for_join(now, role, need_token, mine_timeout):
     if mine_timeout is None:
         mine_timeout = _conf("mine_timeout", setting_default("mine_timeout"))
     return _from_mine(role, mine_timeout, now["address"], need_token)
+
+
+def _given_token(role, managers, token, sealed_token, jid):
+    """The token given for a join (plain, or sealed to this minion), role checked."""
+    try:
+        check_role(role)
+        if sealed_token is None:
+            return token
+        if not managers:
+            raise SwarmError("sealed_token: give the managers to join through with it")
+        return _unseal(sealed_token, role, jid)
+    except SwarmError as exc:
+        raise CommandExecutionError(str(exc)) from None
 
 
 def _unseal(sealed_token, role, jid):
@@ -523,23 +534,9 @@ def store_join(
         raise CommandExecutionError(
             "no token store: set swarm:token_store (sdb://<profile>/<path>) or pass store="
         )
-    ttl = election_ttl if election_ttl is not None else _conf("election_ttl")
-    if wait is None:
-        wait = _conf("store_timeout", setting_default("store_timeout"))
-    first = _conf("first_manager")
     try:
-        labels, owned, rule_globs = _grain_label_parts()
-        want = store_ops.StoreJoin(
-            me=__grains__["id"],
-            role=role,
-            init=_pillar_init_options(advertise_addr, listen_addr, data_path_addr),
-            availability=availability,
-            wait=float(wait),
-            election_ttl=None if ttl in (None, "") else float(ttl),
-            labels=labels,
-            labels_owned=owned,
-            rule_globs=rule_globs,
-            may_init=not first or first == __grains__["id"],
+        want = _store_join_wanted(
+            role, wait, election_ttl, availability, advertise_addr, listen_addr, data_path_addr
         )
         kv = open_store(uri, __opts__, __salt__.get("sdb.get"), __salt__.get("sdb.set"))
     except (SwarmError, ValueError) as exc:
@@ -548,13 +545,32 @@ def store_join(
         return store_ops.converge(client, kv, want, test=_truthy(test))
 
 
+def _store_join_wanted(role, wait, election_ttl, availability, *addresses):
+    """What ``store_join`` is asked for: arguments, else config or pillar."""
+    ttl = election_ttl if election_ttl is not None else _conf("election_ttl")
+    if wait is None:
+        wait = _conf("store_timeout", setting_default("store_timeout"))
+    first = _conf("first_manager")
+    labels, owned, rule_globs = _grain_label_parts()
+    return store_ops.StoreJoin(
+        me=__grains__["id"],
+        role=role,
+        init=_pillar_init_options(*addresses),
+        availability=availability,
+        wait=float(wait),
+        election_ttl=None if ttl in (None, "") else float(ttl),
+        labels=labels,
+        labels_owned=owned,
+        rule_globs=rule_globs,
+        may_init=not first or first == __grains__["id"],
+    )
+
+
 def _pillar_init_options(advertise_addr, listen_addr, data_path_addr):
     """swarm.init's options from pillar ``swarm:init`` and the addresses given."""
     init_conf = _conf("init", {}) or {}
-    return membership.InitOptions(
-        advertise_addr=_address(advertise_addr or _conf("advertise_addr"), "advertise_addr"),
-        listen_addr=_listen(listen_addr),
-        data_path_addr=_address(data_path_addr, "data_path_addr"),
+    return swarm_init.InitOptions(
+        **_addresses(advertise_addr, listen_addr, data_path_addr),
         data_path_port=init_conf.get("data_path_port"),
         default_addr_pool=init_conf.get("default_addr_pool") or (),
         subnet_size=init_conf.get("subnet_size"),
@@ -662,7 +678,7 @@ def leave(force=False, test=False):
         salt manager3 swarm.leave force=True
     """
     with _docker("swarm leave") as client:
-        return membership.leave(client, force=force, test=test)
+        return swarm_leave.leave(client, force=force, test=test)
 
 
 def join_token(role="worker", rotate=False):
@@ -924,7 +940,7 @@ def rebalance(test=False, wait=120):
         return rebalance_ops.rebalance(client, test=_truthy(test), wait=float(wait))
 
 
-def apply_nodes(nodes, test=False, wait=60, list_after=False, wait_for=None):
+def settle(nodes, test=False, wait=60, list_after=False, wait_for=None):
     """
     Bring many nodes to their settings in one call: ``nodes`` maps hostname to
     ``{role, availability, labels}`` (labels merge). Stale twins (Down nodes sharing
@@ -942,10 +958,10 @@ def apply_nodes(nodes, test=False, wait=60, list_after=False, wait_for=None):
 
     .. code-block:: bash
 
-        salt manager1 swarm.apply_nodes '{worker1: {availability: active, labels: {zone: a}}}'
+        salt manager1 swarm.settle '{worker1: {availability: active, labels: {zone: a}}}'
     """
     with _docker("node update") as client:
-        res = settle_ops.apply(
+        res = settle_ops.settle(
             client, nodes, test=_truthy(test), wait=float(wait), wait_for=wait_for or ()
         )
         if _truthy(list_after):

@@ -234,7 +234,7 @@ def settle(nodes, managers=None, test=False, wait=60, timeout=10):
     Bring the nodes to their settings through one manager: ``nodes`` maps hostname
     to ``{role, availability, labels}`` (what ``swarm.plan`` returns as ``nodes``).
     The first of ``managers`` (default: pillar's managers) whose dockerd says it is
-    an active manager runs ``swarm.apply_nodes``: stale twins removed, promotions,
+    an active manager runs ``swarm.settle``: stale twins removed, promotions,
     then demotions (quorum-checked), availability and labels. Returns ``manager``,
     ``removed`` and ``nodes`` (the changes); ``test=True`` changes nothing. On an
     error: ``{error: ..., retcode: 1}``. ``wait``: seconds the manager waits for a

@@ -340,6 +340,11 @@ def store_joined(
     except CommandExecutionError as exc:
         node = __grains__.get("id", "this node")
         return _fail(ret, f"{node} as {role} through the token store: {exc}")
+    return _store_join_ret(ret, res, before, role, test)
+
+
+def _store_join_ret(ret, res, before, role, test):
+    """The state's return from ``swarm.store_join``'s: membership, store and labels."""
     ret["comment"] = res["comment"]
     if res["action"] != "none" and res["changed"]:
         ret["changes"]["swarm"] = {"old": _describe(before), "new": role}
@@ -591,7 +596,7 @@ def settings(
     return ret
 
 
-def nodes_settled(name, nodes, managers=None, wait=60):
+def settled(name, nodes, managers=None, wait=60):
     """
     Make sure the swarm's nodes have the role, availability and labels in ``nodes``
     (hostname -> settings, as ``swarm.plan`` returns them), through the first of
@@ -609,16 +614,16 @@ def nodes_settled(name, nodes, managers=None, wait=60):
         salt-run state.orchestrate swarm.bootstrap
         # in an orchestrate SLS:
         #   swarm node settings:
-        #     swarm.nodes_settled:
+        #     swarm.settled:
         #       - nodes: {worker1: {role: worker, availability: active, labels: {zone: a}}}
         #       - managers: [manager1, manager2]
     """
     ret = _ret(name)
-    refused = _on_master(ret, "nodes_settled")
+    refused = _on_master(ret, "settled")
     if refused:
         return refused
     test = bool(__opts__["test"])
-    return _steps().nodes_settled(_fleet(), _record(), name, nodes, managers, wait, test)
+    return _steps().settled(_fleet(), _record(), name, nodes, managers, wait, test)
 
 
 def conforms(
@@ -757,7 +762,7 @@ def members_joined(
     A member that fails is named with Docker's message, beside those that joined.
     ``addr_function``/``token_function``: the mine functions' names (the address, and
     the token of ``role``) when pillar ``swarm:mine`` renames them. ``settle`` (``{nodes, hostnames, known}``, from the plan):
-    the node settings are applied beside the joins, as ``swarm.nodes_settled``
+    the node settings are applied beside the joins, as ``swarm.settled``
     would after them, by the manager that gave the tokens; it labels the members'
     nodes as they appear (changes under ``node settings``). Runs on the master
     (orchestrate).

@@ -1,7 +1,7 @@
 {#- Run on a manager: role, availability and labels of the nodes named in pillar
     `swarm_nodes` ({hostname: {role: ..., availability: ..., labels: {...}}}), as
     `salt-run swarm.plan` computes them from the role targets and `swarm:labels`.
-    The orchestrate itself uses the state swarm.nodes_settled (any answering
+    The orchestrate itself uses the state swarm.settled (any answering
     manager, promotions before demotions); this SLS is for running by hand. -#}
 {%- from "swarm/json.jinja" import json %}
 

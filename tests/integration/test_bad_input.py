@@ -297,9 +297,9 @@ CALL_CASES = [
         call=("host1", "swarm.update", "task_history_limit=-3"),
     ),
     Case(
-        "apply_nodes: not a mapping",
+        "settle: not a mapping",
         ["nodes: expected a mapping"],
-        call=("host1", "swarm.apply_nodes", '["host2"]'),
+        call=("host1", "swarm.settle", '["host2"]'),
     ),
     Case(
         "manager-only call on a node outside the swarm",

@@ -64,7 +64,7 @@ def test_settings_alone_when_no_worker_joins_but_a_node_differs():
     found = steps(plan(unsettled=["hw1"], warnings=["2 managers: ..."]), SETTINGS)
     assert ids(found) == [
         ("swarm warning 1", "test.show_notification"),
-        ("swarm node settings", "swarm.nodes_settled"),
+        ("swarm node settings", "swarm.settled"),
         ("swarm conforms to pillar", "swarm.conforms"),
     ]
     assert {"managers": ["m1", "m2", "m3"]} in found[1]["args"]

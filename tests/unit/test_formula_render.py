@@ -914,7 +914,7 @@ def test_bootstrap_settings_only(formula, key):
     plan = ids.plan(unsettled=[ids.host(ids.w3)])
     pillar = bootstrap_pillar(value)
     rendered = render_bootstrap(formula, plan, pillar)
-    settings = {"swarm.nodes_settled": [{"nodes": plan["nodes"]}, {"managers": ids.all_managers}]}
+    settings = {"swarm.settled": [{"nodes": plan["nodes"]}, {"managers": ids.all_managers}]}
     expected = {
         "swarm node settings": settings,
         "swarm conforms to pillar": conforms(
@@ -947,7 +947,7 @@ def test_bootstrap_managers_join_without_workers(formula, key):
             ]
         },
         "swarm node settings": {
-            "swarm.nodes_settled": [
+            "swarm.settled": [
                 {"nodes": plan["nodes"]},
                 {"managers": ids.all_managers},
                 {"require": [{"swarm": "swarm manager 1"}]},

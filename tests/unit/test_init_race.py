@@ -2,7 +2,7 @@
 
 import pytest
 
-from salt_swarm.core import membership
+from salt_swarm.core import membership, swarm_init
 from salt_swarm.core.errors import SwarmError
 
 TAKEN = (
@@ -52,7 +52,7 @@ class FakeClient:
 def test_an_init_another_run_beat_names_that_run_and_the_swarm(manager, role):
     client = FakeClient([("inactive", False), ("active", manager)])
     with pytest.raises(SwarmError) as err:
-        membership.init(client, membership.InitOptions())
+        swarm_init.init(client, swarm_init.InitOptions())
     text = str(err.value)
     assert f"another run made this node {role} of swarm" in text
     assert "run it again and it converges" in text
@@ -62,7 +62,7 @@ def test_an_init_another_run_beat_names_that_run_and_the_swarm(manager, role):
 def test_other_init_errors_keep_dockers_words():
     client = FakeClient([("inactive", False), ("inactive", False)], error="invalid CIDR")
     with pytest.raises(Refused, match="invalid CIDR"):
-        membership.init(client, membership.InitOptions())
+        swarm_init.init(client, swarm_init.InitOptions())
 
 
 class Settling(FakeClient):
@@ -78,5 +78,5 @@ class Settling(FakeClient):
 def test_a_node_pending_under_another_runs_init_is_waited_for_not_left(monkeypatch):
     monkeypatch.setattr(membership.time, "sleep", lambda s: None)
     client = Settling([("pending", False), ("pending", False), ("active", True)])
-    got = membership.init(client, membership.InitOptions())
+    got = swarm_init.init(client, swarm_init.InitOptions())
     assert got["changed"] is False and "already a manager of swarm c0ffee" in got["comment"]

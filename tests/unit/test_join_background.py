@@ -2,7 +2,7 @@
 
 import pytest
 
-from salt_swarm.core import membership
+from salt_swarm.core import swarm_join
 from salt_swarm.core.errors import SwarmError
 
 TOKEN = "SWMTKN-1-" + "a" * 50 + "-" + "m" * 25
@@ -51,16 +51,16 @@ class FakeClient:
 
 @pytest.fixture(autouse=True)
 def fast(monkeypatch):
-    monkeypatch.setattr(membership.time, "sleep", lambda s: None)
+    monkeypatch.setattr(swarm_join.time, "sleep", lambda s: None)
 
 
 def request():
-    return membership.JoinRequest(role="manager", managers=("10.0.0.1:2377",), token=TOKEN)
+    return swarm_join.JoinRequest(role="manager", managers=("10.0.0.1:2377",), token=TOKEN)
 
 
 def test_a_join_finished_in_the_background_counts_as_joined():
     client = FakeClient(["inactive", "pending", "pending", "active"])
-    got = membership.join(client, request(), probe=lambda addr: True)
+    got = swarm_join.join(client, request(), probe=lambda addr: True)
     assert got["changed"] and got["role"] == "manager"
     assert "in the background" in got["comment"]
     assert client.api.left == 0
@@ -69,11 +69,11 @@ def test_a_join_finished_in_the_background_counts_as_joined():
 def test_a_background_join_that_gives_up_is_cleaned_up_and_reported(monkeypatch):
     client = FakeClient(["inactive", "pending", "error", "error"])
     with pytest.raises(SwarmError, match="could not join as manager.*continue in the background"):
-        membership.join(client, request(), probe=lambda addr: True)
+        swarm_join.join(client, request(), probe=lambda addr: True)
     assert client.api.left == 1
 
 
 def test_waiting_for_a_background_join_has_a_deadline(monkeypatch):
     clock = iter(range(0, 1000, 5))
-    monkeypatch.setattr(membership.time, "monotonic", lambda: next(clock))
-    assert membership._background_join_done(FakeClient(["pending"]), seconds=30) is False
+    monkeypatch.setattr(swarm_join.time, "monotonic", lambda: next(clock))
+    assert swarm_join._background_join_done(FakeClient(["pending"]), seconds=30) is False

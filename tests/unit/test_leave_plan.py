@@ -1,9 +1,9 @@
-"""Leaving is decided first (membership.leave_plan), then applied: test=True reports the
+"""Leaving is decided first (swarm_leave.leave_plan), then applied: test=True reports the
 very plan a real run carries out."""
 
 import pytest
 
-from salt_swarm.core import membership
+from salt_swarm.core import swarm_leave
 from salt_swarm.core.errors import SwarmError
 
 
@@ -68,12 +68,12 @@ def manager(id_, reach="reachable"):
     ],
 )
 def test_the_plan_is_what_test_mode_says_and_what_a_run_does(client, force, steps):
-    plan = membership.leave_plan(client, force)
+    plan = swarm_leave.leave_plan(client, force)
     assert plan.steps == steps
-    told = membership.leave(client, force=force, test=True)
+    told = swarm_leave.leave(client, force=force, test=True)
     assert client.api.calls == []  # test=True touched nothing
     assert told["comment"] == (plan.would if steps else plan.done)
-    done = membership.leave(client, force=force)
+    done = swarm_leave.leave(client, force=force)
     assert done["comment"] == plan.done and done["changed"] is bool(steps)
     assert [c[0] for c in client.api.calls] == [s.replace("force_", "") for s in steps]
 
@@ -81,7 +81,7 @@ def test_the_plan_is_what_test_mode_says_and_what_a_run_does(client, force, step
 def test_leaving_that_would_break_quorum_or_blindly_is_refused_without_force():
     at_risk = Client("active", True, [manager("n1"), manager("n2"), manager("n3", "unreachable")])
     with pytest.raises(SwarmError, match="refusing to leave as a manager"):
-        membership.leave_plan(at_risk)
+        swarm_leave.leave_plan(at_risk)
     with pytest.raises(SwarmError, match="cannot list its swarm"):
-        membership.leave_plan(Client("active", True, RuntimeError("no leader")))
+        swarm_leave.leave_plan(Client("active", True, RuntimeError("no leader")))
     assert at_risk.api.calls == []

@@ -70,7 +70,7 @@ def role_calls(monkeypatch):
 def test_role_changes_go_one_at_a_time_promotions_first(role_calls):
     api = FakeAPI(["a", "b", "c"])
     wanted = {"a": {"role": "worker"}, "b": {"role": "manager"}, "c": {"role": "manager"}}
-    result = settle.apply(FakeClient(api), wanted)
+    result = settle.settle(FakeClient(api), wanted)
     assert role_calls == [("b", "manager"), ("c", "manager")]  # a is a worker already
     assert sorted(result["nodes"]) == ["b", "c"] and result["removed"] == []
 
@@ -78,7 +78,7 @@ def test_role_changes_go_one_at_a_time_promotions_first(role_calls):
 def test_a_refused_demotion_names_the_nodes_already_changed(role_calls):
     api = FakeAPI([{"host": "a"}, {"host": "boom", "role": "manager"}])
     with pytest.raises(SwarmError, match=r"boom: refusing .* \(nodes already changed: a\)"):
-        settle.apply(FakeClient(api), {"a": {"role": "manager"}, "boom": {"role": "worker"}})
+        settle.settle(FakeClient(api), {"a": {"role": "manager"}, "boom": {"role": "worker"}})
 
 
 def test_other_changes_come_from_one_list_and_are_all_written(role_calls):
@@ -86,7 +86,7 @@ def test_other_changes_come_from_one_list_and_are_all_written(role_calls):
     api = FakeAPI(hosts + [{"host": "m1", "role": "manager"}])
     wanted = {h: {"role": "worker", "labels": {"tier": "app"}} for h in hosts}
     wanted["m1"] = {"role": "manager", "availability": "drain"}
-    result = settle.apply(FakeClient(api), wanted)
+    result = settle.settle(FakeClient(api), wanted)
     assert api.lists == 1 and role_calls == []
     assert sorted(h for h, _, _ in api.writes) == sorted([*hosts, "m1"])
     written = {h: (v, spec) for h, v, spec in api.writes}
@@ -100,13 +100,13 @@ def test_other_changes_come_from_one_list_and_are_all_written(role_calls):
 
 def test_nodes_already_as_wanted_are_not_written(role_calls):
     api = FakeAPI([{"host": "w1", "labels": {"tier": "app"}}])
-    result = settle.apply(FakeClient(api), {"w1": {"role": "worker", "labels": {"tier": "app"}}})
+    result = settle.settle(FakeClient(api), {"w1": {"role": "worker", "labels": {"tier": "app"}}})
     assert api.writes == [] and result["nodes"] == {}
 
 
 def test_test_mode_writes_nothing_but_reports(role_calls):
     api = FakeAPI(["w1"])
-    result = settle.apply(FakeClient(api), {"w1": {"labels": {"tier": "app"}}}, test=True)
+    result = settle.settle(FakeClient(api), {"w1": {"labels": {"tier": "app"}}}, test=True)
     assert api.writes == [] and "labels" in result["nodes"]["w1"]
 
 
@@ -116,19 +116,21 @@ def test_failed_writes_are_named_with_what_did_change(role_calls):
     with pytest.raises(
         SwarmError, match=r"w2: rpc error: node not found \(nodes already changed: w1, w3\)"
     ):
-        settle.apply(FakeClient(api), wanted)
+        settle.settle(FakeClient(api), wanted)
 
 
 def test_bad_settings_are_refused_before_anything_changes(role_calls):
     api = FakeAPI(["w1", "w2"])
     with pytest.raises(SwarmError, match="availability"):
-        settle.apply(FakeClient(api), {"w1": {"labels": {"a": "b"}}, "w2": {"availability": "off"}})
+        settle.settle(
+            FakeClient(api), {"w1": {"labels": {"a": "b"}}, "w2": {"availability": "off"}}
+        )
     assert api.writes == [] and api.lists == 0
 
 
 def test_nodes_must_be_a_mapping(role_calls):
     with pytest.raises(SwarmError, match="nodes: expected a mapping"):
-        settle.apply(None, ["a"])
+        settle.settle(None, ["a"])
 
 
 def test_nodes_still_joining_are_waited_for_and_the_late_ones_named(role_calls, monkeypatch):
@@ -143,7 +145,7 @@ def test_nodes_still_joining_are_waited_for_and_the_late_ones_named(role_calls, 
     api.nodes = nodes
     monkeypatch.setattr(settle.time, "sleep", lambda s: None)
     wanted = {h: {"labels": {"tier": "app"}} for h in ("w1", "w2", "w3")}
-    result = settle.apply(FakeClient(api), wanted, wait_for=["w1", "w2", "w3"], wait=0.5)
+    result = settle.settle(FakeClient(api), wanted, wait_for=["w1", "w2", "w3"], wait=0.5)
     assert result["missing"] == ["w3"]
     assert sorted(h for h, _, _ in api.writes) == ["w1", "w2"]
 
@@ -155,7 +157,7 @@ def test_a_rebuilt_hosts_old_node_is_not_the_one_waited_for(role_calls, monkeypa
     api = FakeAPI([])
     api.nodes = lambda: next(views, [old, new])
     monkeypatch.setattr(settle.time, "sleep", lambda s: None)
-    result = settle.apply(
+    result = settle.settle(
         FakeClient(api), {"w1": {"labels": {"a": "b"}}}, wait_for={"w1": ["id-w1"]}, wait=5
     )
     assert "missing" not in result
