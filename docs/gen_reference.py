@@ -11,7 +11,7 @@ Docstrings are reStructuredText as Salt writes them; this turns them into Markdo
 ````code```` becomes `code`, ``.. code-block:: <lang>`` blocks become fenced blocks,
 and argument lists (a name, then its description indented below it) become bullet
 lists. The output depends on the code only (no dates, no paths), so the unit test
-tests/unit/test_reference.py can require docs/reference.md to be exactly this.
+tests/unit/docs/test_reference.py can require docs/reference.md to be exactly this.
 
 It imports the modules as plain Python: Salt and the Docker SDK must be importable
 (the project's .venv has both). It is not part of the package.

@@ -1,5 +1,5 @@
 """The orchestrate's steps come from the plan in Python (core/bootstrap_steps.py);
-tests/unit/test_formula_render.py renders them through the SLS with Salt's renderers."""
+tests/unit/formula/test_formula_render.py renders them through the SLS with Salt's renderers."""
 
 from salt_swarm.core.bootstrap_steps import steps
 

@@ -29,7 +29,7 @@ from salt_swarm.core import pillar_check
 from salt_swarm.core.etcd_client import EtcdClient
 from salt_swarm.core.kv_stores import find_profile, parse_sdb_uri
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 README = REPO / "README.md"
 TOKEN_STORE_DOC = REPO / "docs" / "token-store.md"
 

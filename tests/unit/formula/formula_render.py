@@ -31,7 +31,7 @@ from salt_swarm.core import role_targets
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.version import __version__
 
-STATES = Path(__file__).resolve().parents[2] / "states"
+STATES = Path(__file__).resolve().parents[3] / "states"
 RENDERER = "jinja|yaml"
 
 

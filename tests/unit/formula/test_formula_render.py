@@ -1,5 +1,5 @@
 """Every SLS of the formula rendered by Salt itself (Jinja, then Salt's YAML loader,
-files served by a local file client: tests/unit/formula_render.py), with normal and
+files served by a local file client: tests/unit/formula/formula_render.py), with normal and
 with hostile minion ids, hostnames, event fields and pillar strings.
 
 Minion ids may hold anything but ``/``, ``\\`` and NUL; hostnames and grains are
@@ -20,7 +20,7 @@ from salt.exceptions import SaltRenderError
 
 from salt_swarm.core import bootstrap_steps
 from salt_swarm.version import __version__
-from tests.unit.formula_render import STATES, Formula, functions
+from tests.unit.formula.formula_render import STATES, Formula, functions
 
 INJECTION = "x\nevil:\n  local.cmd.run:\n    - tgt: '*'\n    - arg: [touch /tmp/pwned]"
 

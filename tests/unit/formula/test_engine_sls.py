@@ -6,7 +6,7 @@ import pytest
 import salt.utils.templates
 import yaml
 
-ENGINE_SLS = Path(__file__).resolve().parents[2] / "states" / "swarm" / "engine.sls"
+ENGINE_SLS = Path(__file__).resolve().parents[3] / "states" / "swarm" / "engine.sls"
 
 
 def _pillar_get(pillar):

@@ -10,7 +10,7 @@ import pytest
 from salt_swarm.core import store_join, token_store
 from salt_swarm.core.cluster import NodeView
 from salt_swarm.core.errors import SwarmError
-from tests.unit.test_token_store import OLD, PUBLISHED, MemoryStore
+from tests.unit.core.test_token_store import OLD, PUBLISHED, MemoryStore
 
 
 class RecordingApi:

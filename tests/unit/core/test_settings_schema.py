@@ -8,7 +8,7 @@ import yaml
 
 from salt_swarm.core import pillar_check, settings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DEFAULTS = yaml.safe_load((REPO / "states" / "swarm" / "defaults.yaml").read_text())["swarm"]
 PILLAR_DOC = (REPO / "docs" / "pillar.md").read_text()
 
