@@ -70,6 +70,7 @@ class EtcdClient:
         key_file: str | None = None,
         verify: bool = True,
         timeout: float = DEFAULT_TIMEOUT,
+        store: str | None = None,
     ):
         self.urls = [u.rstrip("/") for u in urls]
         self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
@@ -82,14 +83,17 @@ class EtcdClient:
         self.timeout = timeout
         self._tokens: dict[str, str] = {}
         self._ssl: ssl.SSLContext | None = None
-        self.store: str | None = None  # the sdb:// store this client serves, for errors
+        self.store = store  # the sdb:// store this client serves, named in its errors
 
     def __repr__(self):
         return f"EtcdClient(urls={self.urls!r}, prefix={self.prefix!r}, username={self.username!r})"
 
     @classmethod
-    def from_profile(cls, profile: dict, where: str = "etcd profile") -> EtcdClient:
-        """Build a client from an sdb profile; ``where`` names the profile in errors."""
+    def from_profile(
+        cls, profile: dict, where: str = "etcd profile", store: str | None = None
+    ) -> EtcdClient:
+        """Build a client from an sdb profile; ``where`` names the profile in errors about
+        the profile, ``store`` (the ``sdb://`` store it serves) those about etcd."""
         profile = {k: v for k, v in (profile or {}).items() if k != "driver"}
         unknown = sorted(set(profile) - set(PROFILE_OPTIONS))
         if unknown:
@@ -140,6 +144,7 @@ class EtcdClient:
             key_file=profile.get("key_file"),
             verify=verify,
             timeout=float(timeout),
+            store=store,
         )
 
     # -- key-value operations -------------------------------------------------------

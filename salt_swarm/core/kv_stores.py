@@ -66,8 +66,9 @@ def open_store(uri, opts: dict, sdb_get=None, sdb_set=None, field: str = "token_
     name, path = parse_sdb_uri(uri, field)
     profile = find_profile(opts, name, uri, field)
     if profile["driver"] == ETCD_DRIVER:
-        client = EtcdClient.from_profile(profile, f"sdb profile {name!r}")
-        return EtcdStore(client, path, uri=f"sdb://{name}/{path}")
+        where = f"sdb://{name}/{path}"
+        client = EtcdClient.from_profile(profile, f"sdb profile {name!r}", store=where)
+        return EtcdStore(client, path, uri=where)
     if sdb_get is None or sdb_set is None:
         raise SwarmError(f"{field}: driver {profile['driver']!r} needs sdb.get and sdb.set")
     return SdbStore(f"sdb://{name}/{path}", sdb_get, sdb_set)
@@ -82,7 +83,6 @@ class EtcdStore:
         self.client = client
         self.path = path.rstrip("/")
         self.where = uri or f"etcd:{client.prefix}{self.path}"
-        client.store = self.where
 
     def _key(self, name: str) -> str:
         return f"{self.path}/{name}"

@@ -17,28 +17,22 @@ from salt_swarm.core import plan as plan_logic
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.minion_ids import shown_id
 from salt_swarm.core.quorum import manager_count_warnings
-from salt_swarm.master import planning, targets
+from salt_swarm.master import planning
 from salt_swarm.master.fleet import Fleet, active_managers
+from salt_swarm.master.members import role_members
 
 
 def check(fleet: Fleet, managers, workers, labels, drain_managers) -> dict:
     """``{result, differences, warnings, manager}``; raises SwarmError only when
     nothing can be compared (bad targets, no pillar manager answers as an active one)."""
-    m_tgt, m_type = targets.target(managers, "managers")
-    wanted_managers, m_missing = fleet.matched(m_tgt, m_type)
-    wanted_workers, w_missing = [], []
-    if workers:
-        w_tgt, w_type = targets.target(workers, "workers")
-        wanted_workers, w_missing = fleet.matched(w_tgt, w_type)
-    everyone = sorted(set(wanted_managers) | set(wanted_workers))
-    pre = fleet.preflight(everyone)
+    named = role_members(fleet, managers, workers)
+    wanted_managers, wanted_workers, everyone = named.managers, named.workers, named.everyone
+    pre = named.preflight
     unseen = _unseen(everyone, pre)
     seen_managers = [m for m in wanted_managers if m not in unseen]
     seen_workers = [w for w in wanted_workers if w not in unseen]
     if seen_managers or not wanted_managers:  # else: no manager to look through
-        found = plan_logic.problems(
-            seen_managers, seen_workers, pre.live, pre.infos, m_missing + w_missing
-        )
+        found = plan_logic.problems(seen_managers, seen_workers, pre.live, pre.infos, named.missing)
         if found:
             raise SwarmError("; ".join(found))
     active = active_managers(pre.infos, wanted_managers)

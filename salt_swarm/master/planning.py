@@ -14,6 +14,7 @@ from salt_swarm.core.minion_ids import shown_id
 from salt_swarm.core.settings import default as setting_default
 from salt_swarm.master import checks, targets
 from salt_swarm.master.fleet import Fleet, active_managers
+from salt_swarm.master.members import role_members
 from salt_swarm.version import __version__
 
 log = logging.getLogger(__name__)
@@ -60,17 +61,10 @@ def plan(
     problem listed) or SaltInvocationError. ``mine_check`` (``{names, trust_grains}``,
     given when the roles come from pillar): the managers' mine entries are checked
     against the roles too."""
-    m_tgt, m_type = targets.target(managers, "managers")
-    wanted_managers, m_missing = fleet.matched(m_tgt, m_type)
-    if workers:
-        w_tgt, w_type = targets.target(workers, "workers")
-        wanted_workers, w_missing = fleet.matched(w_tgt, w_type)
-    else:
-        wanted_workers, w_missing = [], []
-    everyone = sorted(set(wanted_managers) | set(wanted_workers))
-    pre = fleet.preflight(everyone, grain_rules)
+    named = role_members(fleet, managers, workers, grain_rules)
+    wanted_managers, wanted_workers, pre = named.managers, named.workers, named.preflight
     infos = pre.infos
-    args = (wanted_managers, wanted_workers, pre.live, infos, m_missing + w_missing, pre.problems)
+    args = (wanted_managers, wanted_workers, pre.live, infos, named.missing, pre.problems)
     found = plan_logic.problems(*args)
     asked, nodes = _node_list(fleet, infos, wanted_managers)
     doubts = fleet.remember(infos, nodes) if nodes is not None else fleet.check_reports(infos)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from salt_swarm.core import token_store
+from salt_swarm.core import etcd_client, token_store
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.etcd_client import EtcdClient
 from salt_swarm.core.kv_stores import EtcdStore, SdbStore, open_store, parse_sdb_uri
@@ -47,6 +47,23 @@ def test_open_store_picks_etcd_for_the_etcd_swarm_driver():
     assert isinstance(store, EtcdStore) and store.supports_cas
     assert store.where == "sdb://myetcd/swarm/prod"
     assert store.client.prefix == "/sw/" and store._key("tokens") == "swarm/prod/tokens"
+
+
+def test_an_etcd_store_is_named_in_etcd_unreachable(monkeypatch):
+    def refused(self, url, endpoint, body, token):
+        raise etcd_client._Unreachable("connection refused")
+
+    monkeypatch.setattr(EtcdClient, "_post", refused)
+    store = open_store("sdb://myetcd/swarm/prod/", {"myetcd": ETCD_PROFILE})
+    assert store.client.store == "sdb://myetcd/swarm/prod"
+    with pytest.raises(SwarmError) as err:
+        store.get("leader")
+    assert str(err.value) == (
+        "sdb://myetcd/swarm/prod: etcd unreachable: http://127.0.0.1:2379 (connection refused)"
+    )
+    with pytest.raises(SwarmError) as err:
+        EtcdClient.from_profile(ETCD_PROFILE).get("k")  # a client of no store: the sdb driver's
+    assert str(err.value) == "etcd unreachable: http://127.0.0.1:2379 (connection refused)"
 
 
 def test_open_store_finds_the_profile_in_pillar():
