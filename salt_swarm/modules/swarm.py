@@ -41,7 +41,7 @@ try:
     from salt_swarm.core.errors import NoManagerYet, SwarmError
     from salt_swarm.core.kv_stores import open_store
     from salt_swarm.core.mine_data import MINE_ADDR, MINE_TOKEN
-    from salt_swarm.core.secrets import check_role, redact
+    from salt_swarm.core.secrets import check_role, redact, unlock_key_hidden
     from salt_swarm.core.settings import default as setting_default
     from salt_swarm.version import __version__
 
@@ -1147,7 +1147,8 @@ def bootstrap_plan(settings, timeout=10):
     runner call through ``saltutil.runner`` would set up a runner client first). A
     refused plan is returned as ``{error, retcode: 1}`` with every problem listed, so
     the SLS can render a failing step that shows them (an exception would end the
-    render with a traceback instead). The plan carries its ``steps``
+    render with a traceback instead). The plan sees a stand-in for ``unlock_key``
+    (its shape only). The plan carries its ``steps``
     (``{id, state, args}``, in order), which the SLS writes out. ``timeout``: seconds
     to wait for the minions' answers to each publish (default 10).
 
@@ -1169,6 +1170,7 @@ def bootstrap_plan(settings, timeout=10):
     from salt_swarm.master.fleet import Fleet
 
     try:
+        settings = unlock_key_hidden(settings)
         planned = planning.from_settings(Fleet(__opts__, timeout=float(timeout)), settings)
     except (SwarmError, SaltInvocationError) as exc:
         return {"error": str(exc), "retcode": 1}

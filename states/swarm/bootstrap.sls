@@ -16,19 +16,9 @@
     the steps (salt_swarm/core/bootstrap_steps.py); this file writes them out. -#}
 {%- from "swarm/map.jinja" import swarm with context %}
 {%- from "swarm/json.jinja" import json %}
-{#- The plan checks every setting, but it needs only whether the unlock key looks
-    like one, so the key itself is not handed to it. It is made in this process
-    (swarm.bootstrap_plan), not as a runner job. #}
-{%- set settings = {} %}
-{%- for key, value in swarm.items() %}
-{%-   if key == "unlock_key" and value %}
-{%-     set shaped = value is string and value.startswith("SWMKEY-1-") %}
-{%-     do settings.update({key: "SWMKEY-1-hidden" if shaped else "not an unlock key"}) %}
-{%-   else %}
-{%-     do settings.update({key: value}) %}
-{%-   endif %}
-{%- endfor %}
-{%- set plan = salt["swarm.bootstrap_plan"](settings) %}
+{#- Made in this process (swarm.bootstrap_plan), not as a runner job; the unlock key
+    is replaced by a stand-in there before the plan sees it. #}
+{%- set plan = salt["swarm.bootstrap_plan"](swarm) %}
 {%- if plan.get("error") %}
 swarm plan refused:
   swarm.refused:

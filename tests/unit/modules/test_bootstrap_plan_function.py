@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 from salt.exceptions import CommandExecutionError
 
+from salt_swarm.core.errors import SwarmError
 from salt_swarm.master import planning
 from salt_swarm.modules import swarm as module
 
@@ -27,3 +28,22 @@ def test_a_bad_pillar_key_comes_back_as_an_error_before_any_publish(monkeypatch)
     found = module.bootstrap_plan({"managers": "m*", "drain_managers": "sometimes"})
     assert found["retcode"] == 1
     assert "drain_managers" in found["error"]
+
+
+@pytest.mark.parametrize(
+    "key, seen", [("SWMKEY-1-secret", "SWMKEY-1-hidden"), ("oops", "not an unlock key")]
+)
+def test_the_plan_sees_a_stand_in_for_the_unlock_key(monkeypatch, key, seen):
+    monkeypatch.setattr(module, "__opts__", {"__role": "master"}, raising=False)
+    given = []
+
+    def from_settings(fleet, settings):
+        given.append(settings)
+        raise SwarmError("stop here")
+
+    monkeypatch.setattr(planning, "from_settings", from_settings)
+    monkeypatch.setattr("salt_swarm.master.fleet.Fleet", lambda *a, **k: SimpleNamespace(opts={}))
+    pillar = {"managers": "m*", "unlock_key": key}
+    module.bootstrap_plan(pillar)
+    assert given[0]["unlock_key"] == seen
+    assert pillar["unlock_key"] == key  # the caller's pillar is not changed
