@@ -18,6 +18,12 @@ from __future__ import annotations
 INIT_KEYS = ("default_addr_pool", "subnet_size", "data_path_port", "autolock")
 
 
+def refused(reason: str) -> list[dict]:
+    """The one step of a refused plan: it fails the orchestrate with every problem."""
+    args = [{"name": "swarm plan"}, {"reason": reason}, {"failhard": True}]
+    return [{"id": "swarm plan refused", "state": "swarm.refused", "args": args}]
+
+
 def steps(plan: dict, settings: dict) -> list[dict]:
     """The steps for ``plan`` (what ``swarm.plan`` returns) under the ``swarm:``
     ``settings`` (defaults merged)."""

@@ -21,6 +21,7 @@ try:
     from salt_swarm.core import (
         bootstrap_steps,
         cluster_settings,
+        highstate_steps,
         local_node,
         membership,
         mine_data,
@@ -204,6 +205,31 @@ def own_role():
     conf = conf if isinstance(conf, dict) else {}
     try:
         return role_targets.own_role(conf, lambda kind, tgt: __salt__[f"match.{kind}"](tgt))
+    except SwarmError as exc:
+        raise CommandExecutionError(str(exc)) from None
+
+
+def own_steps(sls="swarm", settings=None):
+    """
+    The states the formula's SLS ``sls`` runs on this minion, as ``{include, steps}``
+    (each step ``{id, state, args}``), which the SLS only writes out: ``swarm`` (the
+    highstate: the SLS of this minion's role, by ``swarm.own_role``), ``swarm.first``,
+    ``swarm.manager``, ``swarm.worker``, ``swarm.store``, ``swarm.node`` and
+    ``swarm.engine``.
+    ``settings``: pillar ``swarm:`` with the formula's defaults merged (for
+    ``swarm.node``: pillar ``swarm_nodes``). For ``swarm``, an error when the formula
+    served is of another salt-swarm version than this extension.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt worker1 swarm.own_steps swarm.worker '{mine_timeout: 60}'
+    """
+    try:
+        return highstate_steps.for_sls(
+            sls, settings, own_role, __grains__["id"], __version__, __grains__.get("os_family")
+        )
     except SwarmError as exc:
         raise CommandExecutionError(str(exc)) from None
 
@@ -1145,9 +1171,9 @@ def bootstrap_plan(settings, timeout=10):
     ``swarm.plan settings=...`` returns it, made in the calling process. Only on the
     master: the orchestrate SLS ``swarm.bootstrap`` calls it while it renders (a
     runner call through ``saltutil.runner`` would set up a runner client first). A
-    refused plan is returned as ``{error, retcode: 1}`` with every problem listed, so
-    the SLS can render a failing step that shows them (an exception would end the
-    render with a traceback instead). The plan sees a stand-in for ``unlock_key``
+    refused plan is returned as ``{error, retcode: 1, steps}`` with every problem
+    listed and one failing step that shows them (an exception would end the render
+    with a traceback instead). The plan sees a stand-in for ``unlock_key``
     (its shape only). The plan carries its ``steps``
     (``{id, state, args}``, in order), which the SLS writes out. ``timeout``: seconds
     to wait for the minions' answers to each publish (default 10).
@@ -1173,6 +1199,6 @@ def bootstrap_plan(settings, timeout=10):
         settings = unlock_key_hidden(settings)
         planned = planning.from_settings(Fleet(__opts__, timeout=float(timeout)), settings)
     except (SwarmError, SaltInvocationError) as exc:
-        return {"error": str(exc), "retcode": 1}
+        return {"error": str(exc), "retcode": 1, "steps": bootstrap_steps.refused(str(exc))}
     planned["steps"] = bootstrap_steps.steps(planned, settings)
     return planned

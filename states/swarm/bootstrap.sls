@@ -15,25 +15,8 @@
     through json(); state IDs are made of constants and counters. The plan decides
     the steps (salt_swarm/core/bootstrap_steps.py); this file writes them out. -#}
 {%- from "swarm/map.jinja" import swarm with context %}
-{%- from "swarm/json.jinja" import json %}
-{#- Made in this process (swarm.bootstrap_plan), not as a runner job; the unlock key
-    is replaced by a stand-in there before the plan sees it. #}
-{%- set plan = salt["swarm.bootstrap_plan"](swarm) %}
-{%- if plan.get("error") %}
-swarm plan refused:
-  swarm.refused:
-    - name: swarm plan
-    - reason: {{ json(plan.error) }}
-    - failhard: True
-{%- else %}
-{#- The steps come with the plan (salt_swarm/core/bootstrap_steps.py): this file only
-    writes them out. #}
-{%- for step in plan.steps %}
-
-{{ json(step.id) }}:
-  {{ json(step.state) }}:
-{%- for arg in step.args %}
-    - {{ json(arg) }}
-{%- endfor %}
-{%- endfor %}
-{%- endif %}
+{%- from "swarm/steps.jinja" import write %}
+{#- The plan is made in this process (swarm.bootstrap_plan), not as a runner job;
+    the unlock key is replaced by a stand-in there before the plan sees it. A refused
+    plan comes with one failing step that lists every problem. #}
+{{ write(salt["swarm.bootstrap_plan"](swarm)) }}

@@ -1,7 +1,5 @@
-{#- A worker: join through the managers and token found in the mine. -#}
+{#- A worker: join through the managers and token found in the mine
+    (steps: salt_swarm/core/highstate_steps.py). -#}
 {%- from "swarm/map.jinja" import swarm with context %}
-{%- from "swarm/json.jinja" import json %}
-swarm worker:
-  swarm.worker:
-    - advertise_addr: {{ json(swarm.advertise_addr or none) }}
-    - mine_timeout: {{ json(swarm.mine_timeout) }}
+{%- from "swarm/steps.jinja" import own with context %}
+{{ own("swarm.worker", swarm) }}

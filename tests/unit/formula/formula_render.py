@@ -27,7 +27,7 @@ import salt.template
 import salt.utils.dictupdate
 from salt.exceptions import CommandExecutionError
 
-from salt_swarm.core import role_targets
+from salt_swarm.core import highstate_steps, role_targets
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.version import __version__
 
@@ -54,7 +54,9 @@ def slsutil_merge(obj_a, obj_b, strategy="smart", renderer="yaml", merge_lists=F
     return salt.utils.dictupdate.merge(obj_a, obj_b, strategy, renderer, merge_lists)
 
 
-def functions(pillar=None, minion_id="node1", matches=None, **more):
+def functions(
+    pillar=None, minion_id="node1", matches=None, version=__version__, os_family="Debian", **more
+):
     """The execution functions the formula calls: ``pillar.get``, ``slsutil.merge``
     and ``match.*`` (glob and list on ``minion_id`` as Salt matches them; other
     types answer from ``matches``, ``{(tgt_type, tgt): bool}``), plus ``more``
@@ -74,10 +76,6 @@ def functions(pillar=None, minion_id="node1", matches=None, **more):
     funcs = {
         "pillar.get": pillar_get(pillar or {}),
         "slsutil.merge": slsutil_merge,
-        # The minion runs the extension of the formula's own version (init.sls checks).
-        "grains.get": lambda key, default=None, **kw: (
-            __version__ if key == "salt_swarm_version" else default
-        ),
     }
     for tgt_type in ("glob", "list", "grain", "grain_pcre", "pcre", "pillar", "compound"):
         funcs[f"match.{tgt_type}"] = matcher(tgt_type)
@@ -89,7 +87,14 @@ def functions(pillar=None, minion_id="node1", matches=None, **more):
         except SwarmError as exc:
             raise CommandExecutionError(str(exc)) from None
 
+    def own_steps(sls="swarm", settings=None):  # swarm.own_steps, on these matchers
+        try:
+            return highstate_steps.for_sls(sls, settings, own_role, minion_id, version, os_family)
+        except SwarmError as exc:
+            raise CommandExecutionError(str(exc)) from None
+
     funcs["swarm.own_role"] = own_role
+    funcs["swarm.own_steps"] = own_steps
     funcs.update(more)
     return funcs
 
@@ -144,7 +149,11 @@ class Formula:
         Salt's exception (``SaltRenderError``)."""
         grains = {"id": "node1", "os_family": "Debian", **(grains or {})}
         pillar = pillar or {}
-        salt_funcs = funcs if funcs is not None else functions(pillar, grains["id"])
+        salt_funcs = (
+            funcs
+            if funcs is not None
+            else functions(pillar, grains["id"], os_family=grains["os_family"])
+        )
         file_client = self.file_client()
         # As the state system and the reactor do: render the file client's copy.
         relative = f"{sls.replace('.', '/')}.sls"

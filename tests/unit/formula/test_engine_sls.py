@@ -1,40 +1,27 @@
-"""states/swarm/engine.sls rendered by Salt's own Jinja renderer, then read as YAML."""
-
-from pathlib import Path
+"""states/swarm/engine.sls rendered by Salt's own renderers, with swarm.own_steps."""
 
 import pytest
-import salt.utils.templates
-import yaml
 
-ENGINE_SLS = Path(__file__).resolve().parents[3] / "states" / "swarm" / "engine.sls"
+from tests.unit.formula.formula_render import Formula, functions
 
 
-def _pillar_get(pillar):
-    def get(key, default=None):
-        value = pillar
-        for part in key.split(":"):
-            if not isinstance(value, dict) or part not in value:
-                return default
-            value = value[part]
-        return value
-
-    return get
+@pytest.fixture(scope="module")
+def formula(tmp_path_factory):
+    formula = Formula(tmp_path_factory.mktemp("formula-cache"))
+    yield formula
+    formula.close()
 
 
-def render(pillar=None, os_family="Debian"):
-    """The states engine.sls declares for this pillar and grains."""
-    pillar = pillar or {}
-    context = {
-        "opts": {},
-        "saltenv": None,  # no file client: nothing is included or imported
-        "salt": {"pillar.get": _pillar_get(pillar)},
-        "grains": {"os_family": os_family, "id": "node1"},
-        "pillar": pillar,
-    }
-    text = salt.utils.templates.render_jinja_tmpl(
-        ENGINE_SLS.read_text(), context, tmplpath=str(ENGINE_SLS)
-    )
-    return yaml.safe_load(text)
+@pytest.fixture
+def render(formula):
+    def states(pillar=None, os_family="Debian"):
+        """The states engine.sls declares for this pillar and grains."""
+        pillar = pillar or {}
+        funcs = functions(pillar, "node1", os_family=os_family)
+        grains = {"os_family": os_family, "id": "node1"}
+        return formula.render("swarm.engine", pillar=pillar, grains=grains, funcs=funcs)
+
+    return states
 
 
 def engine(**conf):
@@ -46,14 +33,14 @@ def engine(**conf):
     [{}, {"swarm": {}}, engine(), engine(install=False), engine(install=None)],
     ids=["no pillar", "no engine key", "empty engine", "install false", "install null"],
 )
-def test_off_by_default_one_nop_saying_why(pillar):
+def test_off_by_default_one_nop_saying_why(render, pillar):
     states = render(pillar)
     assert list(states) == ["swarm engine not managed"]
     (step,) = states["swarm engine not managed"]["test.nop"]
     assert "swarm:engine:install is false" in step["name"]
 
 
-def test_install_on_debian_installs_docker_io_and_keeps_docker_running():
+def test_install_on_debian_installs_docker_io_and_keeps_docker_running(render):
     states = render(engine(install=True))
     assert states == {
         "swarm engine package": {"pkg.installed": [{"name": "docker.io"}]},
@@ -67,13 +54,13 @@ def test_install_on_debian_installs_docker_io_and_keeps_docker_running():
     }
 
 
-def test_package_and_service_names_come_from_pillar():
+def test_package_and_service_names_come_from_pillar(render):
     states = render(engine(install=True, package="docker-ce", service="dockerd"))
     assert states["swarm engine package"]["pkg.installed"] == [{"name": "docker-ce"}]
     assert {"name": "dockerd"} in states["swarm engine service"]["service.running"]
 
 
-def test_other_systems_must_name_the_package():
+def test_other_systems_must_name_the_package(render):
     states = render(engine(install=True), os_family="RedHat")
     assert list(states) == ["swarm engine package unknown"]
     name, reason = states["swarm engine package unknown"]["swarm.refused"]
@@ -85,7 +72,7 @@ def test_other_systems_must_name_the_package():
 
 
 @pytest.mark.parametrize("value, shown", [("yes", '"yes"'), ("true", '"true"'), (1, "1")])
-def test_a_flag_that_is_not_a_boolean_fails_instead_of_guessing(value, shown):
+def test_a_flag_that_is_not_a_boolean_fails_instead_of_guessing(render, value, shown):
     states = render(engine(install=value))
     assert list(states) == ["swarm engine install flag"]
     name, reason = states["swarm engine install flag"]["swarm.refused"]

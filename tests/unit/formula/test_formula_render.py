@@ -529,9 +529,14 @@ def test_init_sls_refuses_a_role_by_nodegroup_which_a_minion_cannot_expand(formu
 @pytest.mark.parametrize("running", ["0.1.0", None])
 def test_init_sls_refuses_a_minion_whose_extension_is_not_the_formulas_version(formula, running):
     pillar = swarm_pillar()
-    funcs = functions(pillar, "worker1")
-    funcs["grains.get"] = lambda key, default=None, **kw: running
-    with pytest.raises(SaltRenderError, match="salt-swarm versions differ"):
+    if running is None:  # no extension on the minion: no swarm.own_steps
+        funcs = functions(pillar, "worker1")
+        del funcs["swarm.own_steps"]
+        match = "salt-swarm is not installed on this minion"
+    else:
+        funcs = functions(pillar, "worker1", version=running)
+        match = "salt-swarm versions differ: this minion runs the extension 0.1.0"
+    with pytest.raises(SaltRenderError, match=match):
         formula.render("swarm.init", pillar=pillar, grains={"id": "worker1"}, funcs=funcs)
 
 
@@ -740,7 +745,10 @@ def render_bootstrap(formula, plan, pillar):
     def bootstrap_plan(settings, timeout=10):
         seen.append(copy.deepcopy(settings))
         planned = copy.deepcopy(plan)
-        if "error" not in planned:  # as swarm.bootstrap_plan: the steps come with it
+        # as swarm.bootstrap_plan: the steps come with it
+        if "error" in planned:
+            planned["steps"] = bootstrap_steps.refused(planned["error"])
+        else:
             planned["steps"] = bootstrap_steps.steps(planned, settings)
         return planned
 
