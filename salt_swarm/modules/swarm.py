@@ -27,14 +27,17 @@ try:
         mine_data,
         role_targets,
         sealed,
+        secret_versions,
         swarm_init,
         swarm_join,
         swarm_leave,
     )
     from salt_swarm.core import grain_labels as grain_label_logic
+    from salt_swarm.core import networks as network_ops
     from salt_swarm.core import nodes as node_ops
     from salt_swarm.core import prune as prune_logic
     from salt_swarm.core import rebalance as rebalance_ops
+    from salt_swarm.core import services as service_ops
     from salt_swarm.core import settle as settle_ops
     from salt_swarm.core import store_join as store_ops
     from salt_swarm.core.addresses import choose_address
@@ -1202,3 +1205,358 @@ def bootstrap_plan(settings, timeout=10):
         return {"error": str(exc), "retcode": 1, "steps": bootstrap_steps.refused(str(exc))}
     planned["steps"] = bootstrap_steps.steps(planned, settings)
     return planned
+
+
+# ---- workloads: services, secrets and configs, networks ----------------------
+
+
+def _spec_from(spec, kwargs):
+    """A service spec from ``spec`` (a mapping) and keyword arguments (Salt's own
+    ``__pub_*`` and state keys left out)."""
+    found = dict(spec or {}) if isinstance(spec, dict) else {}
+    if spec is not None and not isinstance(spec, dict):
+        raise CommandExecutionError(f"spec: expected a mapping, got {type(spec).__name__}")
+    found.update({k: v for k, v in kwargs.items() if not k.startswith("__")})
+    return found
+
+
+def service_apply(name, spec=None, test=False, wait=None, **kwargs):
+    """
+    Make service ``name`` look like ``spec`` (a mapping of service keys; keyword
+    arguments add to it): create it, or update what differs, then follow the rollout
+    until every task runs the new spec, up to ``wait`` seconds (default 300). A key
+    left out is not managed. Returns ``changed``, ``action`` (create, update, none),
+    ``changes`` (key -> {old, new}) and ``tasks``. An update Docker rolls back or
+    pauses is an error naming the failed tasks. Keys: docs/workloads.md. Run on a
+    manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.service_apply web image=nginx:1.27 replicas=3
+        salt manager1 swarm.service_apply web spec='{image: nginx:1.27, env: {A: b}}' test=True
+    """
+    wanted = _spec_from(spec, kwargs)
+    with _docker(f"service {name}") as client:
+        plan = service_ops.service_plan(client, name, wanted)
+        if _truthy(test):
+            return plan.report()
+        return service_ops.apply_service(client, plan, _wait(wait))
+
+
+def _wait(wait):
+    return float(service_ops.CONVERGE_SECONDS if wait in (None, "") else wait)
+
+
+def service_remove(name, test=False):
+    """
+    Remove service ``name`` (a no-op when it is absent). Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.service_remove web
+    """
+    with _docker(f"service rm {name}") as client:
+        return service_ops.remove_service(client, name, test=_truthy(test))
+
+
+def service_scale(name, replicas, test=False, wait=None):
+    """
+    Set the replica count of service ``name`` and wait until that many tasks run.
+    Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.service_scale web 5
+    """
+    with _docker(f"service scale {name}") as client:
+        return service_ops.scale(client, name, replicas, test=_truthy(test), wait=_wait(wait))
+
+
+def service_info(name):
+    """
+    Service ``name`` in the keys ``swarm.service_apply`` takes, with its tasks'
+    states and the rollout status. Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.service_info web
+    """
+    with _docker(f"service inspect {name}") as client:
+        return service_ops.service_info(client, name)
+
+
+def service_list():
+    """
+    Every service, in the keys ``swarm.service_apply`` takes. Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.service_list
+    """
+    with _docker("service ls") as client:
+        return service_ops.list_services(client)
+
+
+def _content(kind, name, contents_pillar, source, contents):
+    """The content of a secret or config, from exactly one of its three sources;
+    errors name the source, never the content."""
+    given = [x for x in (contents_pillar, source, contents) if x is not None]
+    if len(given) != 1:
+        raise CommandExecutionError(
+            f"{kind} {name}: give exactly one of contents_pillar, source, contents"
+        )
+    if contents_pillar is not None:
+        value = __salt__["pillar.get"](contents_pillar, None)
+        if value is None:
+            raise CommandExecutionError(f"{kind} {name}: pillar key {contents_pillar} is not set")
+        return value
+    if source is not None:
+        value = __salt__["cp.get_file_str"](source)
+        if value is False or value is None:
+            raise CommandExecutionError(f"{kind} {name}: source {source} cannot be read")
+        return value
+    return contents
+
+
+def _version_apply(kind, name, contents_pillar, source, contents, keep, labels, test, wait):
+    data = _content(kind, name, contents_pillar, source, contents)
+    with _docker(f"{kind} {name}", secrets=[data] if isinstance(data, str) else ()) as client:
+        plan = secret_versions.version_plan(client, kind, name, data, keep=int(keep))
+        if _truthy(test):
+            return plan.report()
+        return secret_versions.apply_version(client, plan, data, labels=labels, wait=_wait(wait))
+
+
+def secret_apply(
+    name,
+    contents_pillar=None,
+    source=None,
+    contents=None,
+    keep=1,
+    labels=None,
+    test=False,
+    wait=None,
+):
+    """
+    Make Docker secret ``name`` hold the content of pillar key ``contents_pillar``
+    (or of the file ``source``, e.g. ``salt://app/key.pem``). Docker secrets cannot
+    change, so new content becomes a new version ``<name>_<n>``; every service using
+    an older version moves to it in a rolling update (waited for up to ``wait``
+    seconds), and versions no service uses are removed, ``keep`` newest staying
+    (default 1). Services refer to it as ``name`` (``secrets: [name]``). The content
+    never appears in the return or the logs; ``contents`` on the command line would
+    put it in the job cache, so prefer the pillar. Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.secret_apply db_password contents_pillar=app:db:password
+    """
+    return _version_apply(
+        "secret", name, contents_pillar, source, contents, keep, labels, test, wait
+    )
+
+
+def secret_remove(name, test=False):
+    """
+    Remove every version of secret ``name``; refused while a service uses one. Run on
+    a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.secret_remove db_password
+    """
+    with _docker(f"secret rm {name}") as client:
+        return secret_versions.remove_all(client, "secret", name, test=_truthy(test))
+
+
+def config_apply(
+    name,
+    contents_pillar=None,
+    source=None,
+    contents=None,
+    keep=1,
+    labels=None,
+    test=False,
+    wait=None,
+):
+    """
+    Make Docker config ``name`` hold the given content, in versions like
+    ``swarm.secret_apply`` (services using an older version move to the new one).
+    Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.config_apply nginx_conf source=salt://web/nginx.conf
+    """
+    return _version_apply(
+        "config", name, contents_pillar, source, contents, keep, labels, test, wait
+    )
+
+
+def config_remove(name, test=False):
+    """
+    Remove every version of config ``name``; refused while a service uses one. Run on
+    a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.config_remove nginx_conf
+    """
+    with _docker(f"config rm {name}") as client:
+        return secret_versions.remove_all(client, "config", name, test=_truthy(test))
+
+
+def network_apply(name, test=False, **kwargs):
+    """
+    Make overlay network ``name`` exist with the given settings (``attachable``,
+    ``encrypted``, ``internal``, ``subnet``, ``gateway``, ``labels``, ``options``);
+    an existing network with other settings is an error (Docker cannot change one
+    in place). A subnet must lie inside the swarm's address pools. Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.network_apply backend attachable=True subnet=10.20.0.0/24
+    """
+    conf = {k: v for k, v in kwargs.items() if not k.startswith("__")}
+    with _docker(f"network {name}") as client:
+        return network_ops.network_present(client, name, conf, test=_truthy(test))
+
+
+def network_remove(name, test=False):
+    """
+    Remove overlay network ``name``; refused while a service uses it. Run on a
+    manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.network_remove backend
+    """
+    with _docker(f"network rm {name}") as client:
+        return network_ops.network_absent(client, name, test=_truthy(test))
+
+
+# ---- the removed salt.modules.swarm's service functions, kept working ----------
+
+
+def service_create(
+    image=None,
+    name=None,
+    command=None,
+    hostname=None,
+    replicas=None,
+    target_port=None,
+    published_port=None,
+):
+    """
+    Deprecated: the removed ``salt.modules.swarm`` function, kept so old calls work;
+    use ``swarm.service_apply`` (or the state ``swarm.service_present``). Creates the
+    service, or updates it to these arguments on a later call. ``published_port`` is
+    published and sent to ``target_port`` in the containers (the old function
+    swapped the two).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.service_create image=httpd name=web command=None hostname=web replicas=6 target_port=80 published_port=8080
+    """
+    log.warning("swarm.service_create is deprecated: use swarm.service_apply")
+    spec = {"image": image}
+    if command not in (None, "None", ""):
+        spec["command"] = command
+    if hostname not in (None, "None", ""):
+        spec["hostname"] = hostname
+    if replicas not in (None, "None", ""):
+        spec["replicas"] = int(replicas)
+    if target_port not in (None, "None", ""):
+        port = {"target": int(target_port)}
+        if published_port not in (None, "None", ""):
+            port["published"] = int(published_port)
+        spec["ports"] = [port]
+    res = service_apply(name, spec)
+    return {
+        **res,
+        "Info": res["comment"],
+        "Name": name,
+        "Image": image,
+        "Replicas": spec.get("replicas", 1),
+        "Minion Id": __grains__["id"],
+    }
+
+
+def swarm_service_info(service_name=None):
+    """
+    Deprecated: the removed ``salt.modules.swarm`` function, kept so old calls work;
+    use ``swarm.service_info``. Its flat keys, for replicated and global services
+    alike (ports: the first published one).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.swarm_service_info service_name=web
+    """
+    log.warning("swarm.swarm_service_info is deprecated: use swarm.service_info")
+    with _docker(f"service inspect {service_name}") as client:
+        found = service_ops.find_service(client, service_name)
+        if found is None:
+            raise CommandExecutionError(f"service {service_name}: no such service")
+        svc = client.api.inspect_service(found["ID"])
+    spec = svc["Spec"]
+    ports = (svc.get("Endpoint") or {}).get("Ports") or [{}]
+    replicated = (spec.get("Mode") or {}).get("Replicated")
+    return {
+        "Service Name": spec["Name"],
+        "Replicas": replicated.get("Replicas") if replicated else None,
+        "Service ID": svc["ID"],
+        "Network": [v.get("Addr") for v in (svc.get("Endpoint") or {}).get("VirtualIPs") or []],
+        "Network Mode": ((svc.get("Endpoint") or {}).get("Spec") or {}).get("Mode"),
+        "Creation Date": svc.get("CreatedAt"),
+        "Update Date": svc.get("UpdatedAt"),
+        "Published Port": ports[0].get("PublishedPort"),
+        "Target Port": ports[0].get("TargetPort"),
+        "Published Mode": ports[0].get("PublishMode"),
+        "Protocol": ports[0].get("Protocol"),
+        "Docker Image": spec["TaskTemplate"]["ContainerSpec"].get("Image"),
+        "Minion Id": __grains__["id"],
+        "Version": svc["Version"]["Index"],
+    }
+
+
+def remove_service(service=None):
+    """
+    Deprecated: the removed ``salt.modules.swarm`` function, kept so old calls work;
+    use ``swarm.service_remove``. ``Service Deleted`` is false when there was no such
+    service.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.remove_service service=web
+    """
+    log.warning("swarm.remove_service is deprecated: use swarm.service_remove")
+    res = service_remove(service)
+    return {"Service Deleted": res["changed"], "Minion ID": __grains__["id"], **res}

@@ -792,3 +792,182 @@ def members_joined(
     }
     test = bool(__opts__["test"])
     return _steps().members_joined(_fleet(), _record(), name, members, role, managers, test, **how)
+
+
+# ---- workloads: services, secrets and configs, networks ----------------------
+
+
+def _workload(name, function, **kwargs):
+    """Run execution function ``swarm.<function>`` in test mode when the state runs
+    in it, and turn its return (``changed``, ``changes``, ``comment``) into the state's."""
+    ret = _ret(name)
+    test = bool(__opts__["test"])
+    try:
+        res = __salt__[f"swarm.{function}"](name, test=test, **kwargs)
+    except CommandExecutionError as exc:
+        return _fail(ret, str(exc))
+    ret["comment"] = res["comment"]
+    if res["changed"]:
+        ret["changes"] = res.get("changes") or {"changed": True}
+        if test:
+            ret["result"] = None
+    return ret
+
+
+def service_present(name, spec=None, wait=None, **kwargs):
+    """
+    Make sure service ``name`` runs as described: the service keys as arguments (or
+    a ``spec`` mapping, e.g. from pillar), see docs/workloads.md. Created when
+    missing; updated only where the running spec differs (keys left out are not
+    managed), then followed until the rollout converges (``wait`` seconds, default
+    300). A rollout Docker rolls back or pauses fails the state, naming the failed
+    tasks. ``test=True`` reports each key that would change. Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web:
+          swarm.service_present:
+            - image: nginx:1.27
+            - replicas: 3
+            - env: {LOG_LEVEL: info}
+            - update_config: {parallelism: 1, failure_action: rollback}
+    """
+    extra = {k: v for k, v in kwargs.items() if not k.startswith("__")}
+    spec = {**(spec or {}), **extra} if isinstance(spec, dict) or spec is None else spec
+    return _workload(name, "service_apply", spec=spec, wait=wait)
+
+
+def service_absent(name):
+    """
+    Make sure service ``name`` does not exist. Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        old web:
+          swarm.service_absent:
+            - name: web
+    """
+    return _workload(name, "service_remove")
+
+
+def secret_present(
+    name, contents_pillar=None, source=None, contents=None, keep=1, labels=None, wait=None
+):
+    """
+    Make sure Docker secret ``name`` holds the content of pillar key
+    ``contents_pillar`` (or of file ``source``). New content makes a new version;
+    services using an older one move to it (a rolling update), and unused versions
+    are removed (``keep`` newest stay). The content never appears in the return.
+    Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        db_password:
+          swarm.secret_present:
+            - contents_pillar: app:db:password
+    """
+    return _workload(
+        name,
+        "secret_apply",
+        contents_pillar=contents_pillar,
+        source=source,
+        contents=contents,
+        keep=keep,
+        labels=labels,
+        wait=wait,
+    )
+
+
+def secret_absent(name):
+    """
+    Make sure no version of secret ``name`` exists (fails while a service uses one).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        db_password:
+          swarm.secret_absent
+    """
+    return _workload(name, "secret_remove")
+
+
+def config_present(
+    name, contents_pillar=None, source=None, contents=None, keep=1, labels=None, wait=None
+):
+    """
+    Make sure Docker config ``name`` holds the given content, in versions like
+    ``swarm.secret_present``. Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        nginx_conf:
+          swarm.config_present:
+            - source: salt://web/nginx.conf
+    """
+    return _workload(
+        name,
+        "config_apply",
+        contents_pillar=contents_pillar,
+        source=source,
+        contents=contents,
+        keep=keep,
+        labels=labels,
+        wait=wait,
+    )
+
+
+def config_absent(name):
+    """
+    Make sure no version of config ``name`` exists (fails while a service uses one).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        nginx_conf:
+          swarm.config_absent
+    """
+    return _workload(name, "config_remove")
+
+
+def network_present(name, **kwargs):
+    """
+    Make sure overlay network ``name`` exists with the given settings
+    (``attachable``, ``encrypted``, ``internal``, ``subnet``, ``gateway``, ``labels``,
+    ``options``). A network with other settings fails the state (Docker cannot change
+    one in place). Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        backend:
+          swarm.network_present:
+            - attachable: True
+            - encrypted: True
+    """
+    conf = {k: v for k, v in kwargs.items() if not k.startswith("__")}
+    return _workload(name, "network_apply", **conf)
+
+
+def network_absent(name):
+    """
+    Make sure overlay network ``name`` does not exist (fails while a service uses it).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        backend:
+          swarm.network_absent
+    """
+    return _workload(name, "network_remove")
