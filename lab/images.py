@@ -11,6 +11,13 @@ import tarfile
 from pathlib import Path
 
 IMAGE = "ssw-busybox:lab"
+# The same files with a command of its own (sleeps until stopped): for calls that give
+# no command, as the old salt.modules.swarm examples do.
+IMAGE_WITH_CMD = "ssw-busybox:cmd"
+_CHANGES = {
+    IMAGE: None,
+    IMAGE_WITH_CMD: ['CMD ["sh", "-c", "trap \'exit 0\' TERM; while true; do sleep 1; done"]'],
+}
 APPLETS = ("sh", "sleep", "true")
 
 
@@ -41,16 +48,18 @@ def rootfs_tar() -> bytes:
     return buf.getvalue()
 
 
-def ensure_image(lab, names: list[str]) -> None:
-    """Import the image on each host that lacks it."""
+def ensure_image(lab, names: list[str], image: str = IMAGE) -> None:
+    """Import ``image`` (IMAGE or IMAGE_WITH_CMD) on each host that lacks it."""
     tar = None
     for name in names:
         client = lab.docker_client(name)
         try:
-            if client.api.images(name=IMAGE):
+            if client.api.images(name=image):
                 continue
             tar = tar or rootfs_tar()
-            repo, tag = IMAGE.split(":")
-            client.api.import_image_from_data(tar, repository=repo, tag=tag)
+            repo, tag = image.split(":")
+            client.api.import_image_from_data(
+                tar, repository=repo, tag=tag, changes=_CHANGES[image]
+            )
         finally:
             client.close()

@@ -1265,8 +1265,8 @@ def service_remove(name, test=False):
 
 def service_scale(name, replicas, test=False, wait=None):
     """
-    Set the replica count of service ``name`` and wait until that many tasks run.
-    Run on a manager.
+    Set the replica count of service ``name`` to ``replicas`` and wait until that
+    many tasks run, up to ``wait`` seconds (default 300). Run on a manager.
 
     CLI Example:
 
@@ -1353,7 +1353,8 @@ def secret_apply(
     change, so new content becomes a new version ``<name>_<n>``; every service using
     an older version moves to it in a rolling update (waited for up to ``wait``
     seconds), and versions no service uses are removed, ``keep`` newest staying
-    (default 1). Services refer to it as ``name`` (``secrets: [name]``). The content
+    (default 1). ``labels``: Docker labels of each version. Services refer to it as
+    ``name`` (``secrets: [name]``). The content
     never appears in the return or the logs; ``contents`` on the command line would
     put it in the job cache, so prefer the pillar. Run on a manager.
 
@@ -1394,9 +1395,11 @@ def config_apply(
     wait=None,
 ):
     """
-    Make Docker config ``name`` hold the given content, in versions like
-    ``swarm.secret_apply`` (services using an older version move to the new one).
-    Run on a manager.
+    Make Docker config ``name`` hold the content of pillar key ``contents_pillar``,
+    of the file ``source`` or ``contents``, in versions like ``swarm.secret_apply``:
+    services using an older version move to the new one (waited for up to ``wait``
+    seconds), ``keep`` newest versions stay, each carrying ``labels``. Run on a
+    manager.
 
     CLI Example:
 
@@ -1471,10 +1474,11 @@ def service_create(
 ):
     """
     Deprecated: the removed ``salt.modules.swarm`` function, kept so old calls work;
-    use ``swarm.service_apply`` (or the state ``swarm.service_present``). Creates the
-    service, or updates it to these arguments on a later call. ``published_port`` is
-    published and sent to ``target_port`` in the containers (the old function
-    swapped the two).
+    use ``swarm.service_apply`` (or the state ``swarm.service_present``). Creates
+    service ``name`` from ``image`` with ``replicas`` tasks, or updates it to these
+    arguments on a later call. ``command`` (``None``: the image's own) and
+    ``hostname`` go to the containers. ``published_port`` is published and sent to
+    ``target_port`` in the containers (the old function swapped the two).
 
     CLI Example:
 
@@ -1509,8 +1513,8 @@ def service_create(
 def swarm_service_info(service_name=None):
     """
     Deprecated: the removed ``salt.modules.swarm`` function, kept so old calls work;
-    use ``swarm.service_info``. Its flat keys, for replicated and global services
-    alike (ports: the first published one).
+    use ``swarm.service_info``. Service ``service_name`` in its flat keys, for
+    replicated and global services alike (ports: the first published one).
 
     CLI Example:
 
@@ -1548,8 +1552,8 @@ def swarm_service_info(service_name=None):
 def remove_service(service=None):
     """
     Deprecated: the removed ``salt.modules.swarm`` function, kept so old calls work;
-    use ``swarm.service_remove``. ``Service Deleted`` is false when there was no such
-    service.
+    use ``swarm.service_remove``. Removes service ``service``; ``Service Deleted`` is
+    false when there was no such service.
 
     CLI Example:
 

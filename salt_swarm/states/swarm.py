@@ -859,10 +859,11 @@ def secret_present(
 ):
     """
     Make sure Docker secret ``name`` holds the content of pillar key
-    ``contents_pillar`` (or of file ``source``). New content makes a new version;
-    services using an older one move to it (a rolling update), and unused versions
-    are removed (``keep`` newest stay). The content never appears in the return.
-    Run on a manager.
+    ``contents_pillar`` (or of file ``source``; ``contents`` in the SLS itself is
+    possible, but then the secret sits in the SLS). New content makes a new version
+    carrying ``labels``; services using an older one move to it (a rolling update,
+    waited for up to ``wait`` seconds), and unused versions are removed (``keep``
+    newest stay). The content never appears in the return. Run on a manager.
 
     CLI Example:
 
@@ -902,8 +903,9 @@ def config_present(
     name, contents_pillar=None, source=None, contents=None, keep=1, labels=None, wait=None
 ):
     """
-    Make sure Docker config ``name`` holds the given content, in versions like
-    ``swarm.secret_present``. Run on a manager.
+    Make sure Docker config ``name`` holds the content of pillar key
+    ``contents_pillar``, of file ``source`` or ``contents``, in versions like
+    ``swarm.secret_present`` (``keep``, ``labels``, ``wait`` alike). Run on a manager.
 
     CLI Example:
 
