@@ -9,6 +9,10 @@ node (kept from reports that held up, core.claims), never by a hostname alone. O
 retire per minion at a time: a repeated event returns at once instead of holding a
 reactor thread for the grace period again. When a node was removed, the join tokens
 are rotated: the departed host knew them.
+
+``prune`` (runner ``swarm.prune``, by hand) removes Down nodes gone for good: a
+rebuilt host's old twin, or a node whose minion has no key any more; it is the one
+place a manager's node is removed (demoted first, quorum kept).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import time
 import salt.cache
 
 from salt_swarm import salt_internals
+from salt_swarm.core import prune as prune_logic
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.master.fleet import BANK, Fleet, active_managers
 from salt_swarm.master.targets import pillar_managers
@@ -136,3 +141,34 @@ def rotate_tokens(fleet: Fleet, manager: str, managers: list[str]) -> bool:
     if managers:
         fleet.client.cmd(managers, "swarm.mine_refresh", tgt_type="list", timeout=fleet.timeout)
     return True
+
+
+def cluster(fleet: Fleet):
+    """(manager asked, nodes) from pillar's managers; every minion's report about its
+    own node checked against them and, where it holds up, recorded."""
+    infos, _ = fleet.infos(tgt="*")
+    manager, nodes = fleet.nodes_from(active_managers(infos, pillar_managers(fleet)))
+    fleet.remember(infos, nodes)
+    return manager, nodes
+
+
+def prune(fleet: Fleet, test: bool) -> dict:
+    """``{manager, removed, refused, kept}`` (and ``tokens_rotated`` after a gone
+    minion's node went); raises SwarmError when no manager can be asked."""
+    manager, nodes = cluster(fleet)
+    found, kept = prune_logic.candidates(nodes, fleet.record(), fleet.accepted())
+    result = {"manager": manager, "removed": [], "refused": [], "kept": kept}
+    for cand in found:
+        entry = cand.as_dict()
+        try:
+            res = fleet.call(manager, "swarm.remove_node", [cand.node.id], test=test)
+            entry["steps"] = res["steps"]
+            result["removed"].append(entry)
+        except SwarmError as exc:
+            entry["error"] = str(exc)
+            result["refused"].append(entry)
+    gone = [e for e in result["removed"] if e["reason"].startswith("minion ")]
+    if gone and not test:
+        # The departed hosts knew the join tokens.
+        result["tokens_rotated"] = rotate_tokens(fleet, manager, pillar_managers(fleet))
+    return result

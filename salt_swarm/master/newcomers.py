@@ -63,6 +63,9 @@ def join_minion(fleet: Fleet, minion: str, event_tag=None) -> dict:
     if role is None:
         result["comment"] = "in no swarm role"
         return result
+    if not conf.get("managers"):
+        result["comment"] = "pillar swarm:managers names no manager to join through"
+        return result
     managers = fleet.matched(*targets.target(conf["managers"], "managers"))[0]
     others = [m for m in managers if m != minion]
     if not joins.join_data(fleet.opts, others, role):

@@ -78,7 +78,10 @@ def members_joined(fleet: Fleet, record: RunRecord, name, members, role, manager
     names = {"addr_function": how.get("addr_function"), "token_function": how.get("token_function")}
     listed = ", ".join(members)
     if test:
-        found = joins.join_data(fleet.opts, managers, role, **names)
+        try:
+            found = joins.join_data(fleet.opts, managers, role, **names)
+        except SwarmError as exc:
+            return _fail(ret, str(exc))
         ret["result"] = None
         ret["changes"] = {m: {"new": role} for m in members}
         through = (

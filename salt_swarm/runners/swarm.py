@@ -17,7 +17,6 @@ import time
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 from salt_swarm import salt_internals
-from salt_swarm.core import prune as prune_logic
 from salt_swarm.core import status as status_report
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.minion_ids import check_minion_list
@@ -112,7 +111,7 @@ def status(timeout=10):
 
 def _status(timeout):
     fleet = _fleet(timeout)
-    _, nodes = _cluster(fleet)
+    _, nodes = departures.cluster(fleet)
     return status_report.report(nodes, fleet.record())
 
 
@@ -282,15 +281,6 @@ def wait_mine(minions, function="swarm.manager_addr", timeout=30):
         time.sleep(0.2)
 
 
-def _cluster(fleet):
-    """(manager asked, nodes) from pillar's managers; every minion's report about its
-    own node checked against them and, where it holds up, recorded."""
-    infos, _ = fleet.infos(tgt="*")
-    manager, nodes = fleet.nodes_from(active_managers(infos, _pillar_managers(fleet)))
-    fleet.remember(infos, nodes)
-    return manager, nodes
-
-
 def prune(test=False, timeout=10):
     """
     Remove Down nodes that are gone for good: a node with a Ready twin of the same
@@ -312,26 +302,10 @@ def prune(test=False, timeout=10):
         salt-run swarm.prune test=True
         salt-run swarm.prune
     """
-    fleet = _fleet(timeout)
     try:
-        manager, nodes = _cluster(fleet)
-        found, kept = prune_logic.candidates(nodes, fleet.record(), fleet.accepted())
+        result = departures.prune(_fleet(timeout), bool(test))
     except (SwarmError, SaltInvocationError) as exc:
         return _fail(str(exc))
-    result = {"manager": manager, "removed": [], "refused": [], "kept": kept}
-    for cand in found:
-        entry = cand.as_dict()
-        try:
-            res = fleet.call(manager, "swarm.remove_node", [cand.node.id], test=bool(test))
-            entry["steps"] = res["steps"]
-            result["removed"].append(entry)
-        except SwarmError as exc:
-            entry["error"] = str(exc)
-            result["refused"].append(entry)
-    gone = [e for e in result["removed"] if e["reason"].startswith("minion ")]
-    if gone and not test:
-        # The departed hosts knew the join tokens.
-        result["tokens_rotated"] = departures.rotate_tokens(fleet, manager, _pillar_managers(fleet))
     if result["refused"]:
         __context__["retcode"] = 1
     return result

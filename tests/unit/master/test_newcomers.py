@@ -346,11 +346,6 @@ def test_a_rebuilt_managers_old_node_is_never_removed_here(master, clock):
     assert clock.slept == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="newcomers.join_minion reads conf['managers'] unguarded (KeyError) when pillar "
-    "names workers but no managers; the runner only catches SwarmError/SaltInvocationError",
-)
 def test_workers_without_managers_in_pillar_is_an_error_the_runner_can_return(master):
     fleet = make({"workers": "w*"})
     try:

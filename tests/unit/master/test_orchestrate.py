@@ -493,12 +493,6 @@ def test_the_join_token_is_sealed_to_the_members_key_for_its_role_and_job(master
     assert opened == TOKENS["worker"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="orchestrate.members_joined calls joins.join_data outside its try in test mode: "
-    "a bad role raises SwarmError out of the state instead of failing the step as it does "
-    "without test",
-)
 def test_a_bad_role_fails_the_step_in_test_mode_as_it_does_without(master):
     for test in (False, True):
         fleet = fleet_of()
