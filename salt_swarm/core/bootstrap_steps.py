@@ -98,4 +98,7 @@ def steps(plan: dict, settings: dict) -> list[dict]:
     if plan.get("seen"):  # nothing to change: the plan's own reading is the check
         args.append({"seen": plan["seen"]})
     add("swarm conforms to pillar", "swarm.conforms", args)
+    if settings.get("apps"):  # workloads from pillar, on the first manager
+        apps = [{"tgt": first}, {"tgt_type": "list"}, {"sls": "swarm.apps"}]
+        add("swarm apps", "salt.state", apps)
     return out

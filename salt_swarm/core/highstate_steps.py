@@ -42,6 +42,7 @@ def for_sls(
         "swarm.store": lambda: store(own_role(), settings),
         "swarm.node": lambda: node(settings),
         "swarm.engine": lambda: engine(settings.get("engine"), os_family),
+        "swarm.apps": lambda: apps(settings.get("apps")),
     }.get(sls)
     if found is None:
         raise SwarmError(f"sls: {sls!r} is not an SLS of the swarm formula with its own steps")
@@ -119,6 +120,62 @@ def node(nodes: dict) -> list[dict]:
         args += [{key: want[key]} for key in NODE_KEYS if want.get(key)]
         out.append(step(f"swarm node {index}", "swarm.node", args))
     return out
+
+
+APP_GROUPS = {  # pillar swarm:apps group -> (state, step id word), in the order applied
+    "networks": ("swarm.network_present", "network"),
+    "secrets": ("swarm.secret_present", "secret"),
+    "configs": ("swarm.config_present", "config"),
+    "services": ("swarm.service_present", "service"),
+}
+VERSIONED_KEYS = ("contents_pillar", "source", "contents", "keep", "labels", "wait")
+
+
+def apps(conf) -> list[dict]:
+    """``swarm.apps`` on a manager: pillar ``swarm:apps`` (``networks``, ``secrets``,
+    ``configs``, ``services``: name -> settings) as states, in that order; each
+    service requires every network, secret and config step before it."""
+    if conf in (None, {}):
+        return [step("swarm apps none", "test.nop", [{"name": "pillar swarm:apps is empty"}])]
+    if not isinstance(conf, dict):
+        raise SwarmError(f"swarm:apps: expected a mapping of {', '.join(APP_GROUPS)}")
+    for group in conf:
+        if group not in APP_GROUPS:
+            raise SwarmError(f"swarm:apps: unknown group {group!r}; known: {', '.join(APP_GROUPS)}")
+    out, before = [], []
+    for group, (state, word) in APP_GROUPS.items():
+        entries = conf.get(group) or {}
+        if not isinstance(entries, dict):
+            raise SwarmError(f"swarm:apps:{group}: expected a mapping of name -> settings")
+        for index, (name, settings) in enumerate(
+            sorted(entries.items(), key=lambda kv: str(kv[0])), 1
+        ):
+            settings = settings or {}
+            if not isinstance(settings, dict):
+                raise SwarmError(f"swarm:apps:{group}:{name}: expected a mapping")
+            args = [{"name": name}, *_app_args(group, name, settings)]
+            if group == "services" and before:
+                args.append({"require": [{"swarm": b} for b in before]})
+            step_id = f"swarm apps {word} {index}"
+            out.append(step(step_id, state, args))
+            if group != "services":
+                before.append(step_id)
+    return out
+
+
+def _app_args(group: str, name, settings: dict) -> list[dict]:
+    if group == "services":
+        spec = {k: v for k, v in settings.items() if k != "wait"}
+        found = [{"spec": spec}]
+        return found + ([{"wait": settings["wait"]}] if "wait" in settings else [])
+    if group in ("secrets", "configs"):
+        unknown = sorted(set(settings) - set(VERSIONED_KEYS))
+        if unknown:
+            raise SwarmError(
+                f"swarm:apps:{group}:{name}: unknown key {unknown[0]!r}; known: "
+                f"{', '.join(VERSIONED_KEYS)}"
+            )
+    return [{key: value} for key, value in settings.items()]
 
 
 # The distribution's Docker Engine package, where there is one to name.

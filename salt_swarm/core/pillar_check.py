@@ -240,7 +240,7 @@ def problems(conf) -> list[str]:
             found.append(str(exc))
     _check_mine(conf.get("mine"), found)
     _check_engine(conf.get("engine"), found)
-    for check in (_check_grain_labels, _check_token_store):
+    for check in (_check_grain_labels, _check_token_store, _check_apps):
         try:
             check(conf)
         except SwarmError as exc:
@@ -250,6 +250,23 @@ def problems(conf) -> list[str]:
 
 def _check_grain_labels(conf: dict) -> None:
     check_grain_rules(conf.get("grain_labels"), "swarm:grain_labels")
+
+
+def _check_apps(conf: dict) -> None:
+    """The shape of ``swarm:apps`` and the keys of each service; the values are
+    checked where they are applied (a service's networks and secrets must exist)."""
+    from salt_swarm.core.highstate_steps import apps
+    from salt_swarm.core.service_spec import KNOWN_KEYS, _unknown
+
+    if conf.get("apps") in (None, ""):
+        return
+    apps(conf["apps"])
+    for name, spec in (conf["apps"].get("services") or {}).items():
+        for key in spec or {}:
+            if key not in KNOWN_KEYS and key != "wait":
+                raise SwarmError(
+                    _unknown(f"swarm:apps:services:{name}", key, [*KNOWN_KEYS, "wait"])
+                )
 
 
 def _check_token_store(conf: dict) -> None:

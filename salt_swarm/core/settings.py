@@ -44,6 +44,7 @@ SETTINGS = (
     Setting("store_timeout", "seconds", 300),
     Setting("election_ttl", "seconds"),
     Setting("trust_grains", "flag", False),
+    Setting("apps", "apps"),
     Setting("formula_version", "text"),
 )
 

@@ -1005,6 +1005,75 @@ def test_bootstrap_an_overlong_hostname_fails_the_render(formula):
 
 
 # ---------------------------------------------------------------------------
+# Workloads: apps.sls (pillar swarm:apps, on a manager)
+
+
+def test_apps_sls_applies_networks_secrets_configs_then_services(formula):
+    apps = {
+        "services": {"web": {"image": "nginx:1.27", "replicas": 2, "wait": 60}},
+        "networks": {"backend": {"attachable": True}},
+        "secrets": {"db_password": {"contents_pillar": "app:db"}},
+    }
+    rendered = formula.render("swarm.apps", pillar={"swarm": {"apps": apps}})
+    before = [{"swarm": "swarm apps network 1"}, {"swarm": "swarm apps secret 1"}]
+    assert_exactly(
+        rendered,
+        {
+            "swarm apps network 1": {
+                "swarm.network_present": [{"name": "backend"}, {"attachable": True}]
+            },
+            "swarm apps secret 1": {
+                "swarm.secret_present": [{"name": "db_password"}, {"contents_pillar": "app:db"}]
+            },
+            "swarm apps service 1": {
+                "swarm.service_present": [
+                    {"name": "web"},
+                    {"spec": {"image": "nginx:1.27", "replicas": 2}},
+                    {"wait": 60},
+                    {"require": before},
+                ]
+            },
+        },
+    )
+    requisites_resolve(rendered)
+
+
+def test_apps_sls_without_apps_is_one_no_op(formula):
+    rendered = formula.render("swarm.apps", pillar={})
+    assert [list(chunk) for chunk in rendered.values()] == [["test.nop"]]
+
+
+@pytest.mark.parametrize("key", HOSTILE_IDS)
+def test_apps_sls_hostile_names_and_values_stay_data(formula, key):
+    value = HOSTILE[key]
+    apps = {
+        "networks": {value: {"labels": {value: value}}},
+        "services": {value: {"image": value, "env": {"A": value}}},
+    }
+    rendered = formula.render("swarm.apps", pillar={"swarm": {"apps": apps}})
+    assert_exactly(
+        rendered,
+        {
+            "swarm apps network 1": {
+                "swarm.network_present": [{"name": value}, {"labels": {value: value}}]
+            },
+            "swarm apps service 1": {
+                "swarm.service_present": [
+                    {"name": value},
+                    {"spec": {"image": value, "env": {"A": value}}},
+                    {"require": [{"swarm": "swarm apps network 1"}]},
+                ]
+            },
+        },
+    )
+
+
+def test_apps_sls_refuses_an_unknown_group(formula):
+    with pytest.raises(SaltRenderError, match="unknown group 'service'"):
+        formula.render("swarm.apps", pillar={"swarm": {"apps": {"service": {}}}})
+
+
+# ---------------------------------------------------------------------------
 # Every SLS is covered
 
 
