@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from salt.exceptions import SaltInvocationError
 
 from salt_swarm.core.errors import SwarmError
+from salt_swarm.core.state_returns import fail as _fail
+from salt_swarm.core.state_returns import new as _ret
 from salt_swarm.master import checks, joins
 from salt_swarm.master.fleet import Fleet
 
@@ -26,16 +28,6 @@ class RunRecord:
 
     joined: dict = field(default_factory=dict)  # minion -> node id its init or join returned
     settled: dict | None = None  # {manager, rows}: the node list read after the settings
-
-
-def _ret(name):
-    return {"name": name, "result": True, "comment": "", "changes": {}}
-
-
-def _fail(ret, message):
-    ret["result"] = False
-    ret["comment"] = message
-    return ret
 
 
 def first_manager(fleet: Fleet, record: RunRecord, name, minion, options, availability, test):

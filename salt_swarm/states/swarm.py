@@ -27,6 +27,8 @@ import logging
 from salt.exceptions import CommandExecutionError
 
 from salt_swarm.core.errors import NoManagerYet
+from salt_swarm.core.state_returns import fail as _fail
+from salt_swarm.core.state_returns import new as _ret
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +41,6 @@ def __virtual__():
     if "swarm.info" not in __salt__:
         return (False, "swarm state: the swarm execution module is not available")
     return __virtualname__
-
-
-def _ret(name):
-    return {"name": name, "result": True, "comment": "", "changes": {}}
-
-
-def _fail(ret, message):
-    ret["result"] = False
-    ret["comment"] = message
-    return ret
 
 
 def _refresh_mine(ret, what):
@@ -873,16 +865,8 @@ def secret_present(
           swarm.secret_present:
             - contents_pillar: app:db:password
     """
-    return _workload(
-        name,
-        "secret_apply",
-        contents_pillar=contents_pillar,
-        source=source,
-        contents=contents,
-        keep=keep,
-        labels=labels,
-        wait=wait,
-    )
+    content = {"contents_pillar": contents_pillar, "source": source, "contents": contents}
+    return _workload(name, "secret_apply", **content, keep=keep, labels=labels, wait=wait)
 
 
 def secret_absent(name):
@@ -915,16 +899,8 @@ def config_present(
           swarm.config_present:
             - source: salt://web/nginx.conf
     """
-    return _workload(
-        name,
-        "config_apply",
-        contents_pillar=contents_pillar,
-        source=source,
-        contents=contents,
-        keep=keep,
-        labels=labels,
-        wait=wait,
-    )
+    content = {"contents_pillar": contents_pillar, "source": source, "contents": contents}
+    return _workload(name, "config_apply", **content, keep=keep, labels=labels, wait=wait)
 
 
 def config_absent(name):

@@ -7,6 +7,7 @@ import itertools
 import os
 import secrets
 import shutil
+import time
 
 import pytest
 import yaml
@@ -317,3 +318,49 @@ def test_the_removed_modules_service_functions_still_work(lab, apps):
     removed = lab.salt_json(MANAGER, "swarm.remove_service", "service=Test_Service")
     assert removed.retcode == 0 and removed.data[MANAGER]["Service Deleted"] is True
     assert not client.api.services(filters={"name": "Test_Service"})
+
+
+def test_ten_services_from_pillar_apps_then_a_rerun_that_changes_nothing(lab, apps):
+    client = apps["client"]
+    base = {k: WEB[k] for k in ("image", "command", "stop_grace_period")}
+    services = {f"app{i}": {**base, "replicas": 1, "networks": ["appnet"]} for i in range(10)}
+    folder = apps["tmp"].mktemp("pillar-apps-10")
+    pillar_folder(folder, apps["first"])
+    (folder / "top.sls").write_text("base:\n  '*':\n    - app\n    - swarm\n")
+    swarm = {"swarm": {"apps": {"networks": {"appnet": {}}, "services": services}}}
+    (folder / "swarm.sls").write_text(yaml.safe_dump(swarm))
+    switch_pillar(lab, folder)
+
+    started = time.monotonic()
+    res = lab.salt_json(MANAGER, "state.apply", "swarm.apps", timeout=900)
+    first_run = time.monotonic() - started
+    assert res.retcode == 0, res.output
+    states = res.data[MANAGER]
+    assert len(states) == 11 and all(s["result"] is True for s in states.values()), res.output
+    for name in services:
+        assert running_env(client, name) == [[]], name  # its one task runs
+
+    started = time.monotonic()
+    again = lab.salt_json(MANAGER, "state.apply", "swarm.apps", timeout=900)
+    rerun = time.monotonic() - started
+    assert again.retcode == 0 and all(s["changes"] == {} for s in again.data[MANAGER].values())
+    print(f"\nswarm.apps, 10 services and a network: {first_run:.1f} s; re-run {rerun:.1f} s")
+
+    for name in services:
+        client.api.remove_service(name)
+    wait_for(
+        lambda: (
+            not [n for n in client.api.networks(names=["appnet"]) if n["Name"] == "appnet"]
+            or _removed(client, "appnet")
+        ),
+        60,
+        "appnet removed",
+    )
+
+
+def _removed(client, network):
+    try:
+        client.api.remove_network(network)
+    except Exception:  # still in use while the services' tasks stop
+        return False
+    return True

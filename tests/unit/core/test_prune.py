@@ -2,6 +2,7 @@
 
 from salt_swarm.core.cluster import NodeView
 from salt_swarm.core.prune import candidates, stale_twins
+from tests.unit.fake_clock import Clock
 
 
 def node(nid, host, status="ready", role="worker"):
@@ -53,17 +54,6 @@ def test_live_twins_are_hostnames_with_more_than_one_ready_node():
     ]
     assert live_twins(nodes) == {"w1": ["new", "old"]}
     assert live_twins([node("a", "w1"), node("b", "w1", "down")]) == {}
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def test_removing_twins_waits_for_the_old_node_to_go_down_then_names_live_twins(monkeypatch):

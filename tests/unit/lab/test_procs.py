@@ -3,25 +3,13 @@
 import pytest
 
 from lab import procs
+from tests.unit.fake_clock import Clock
 
 
 def test_cpu_seconds_reads_usage(tmp_path):
     (tmp_path / "cpu.stat").write_text("usage_usec 2500000\nuser_usec 0\nsystem_usec 0\n")
     assert procs.cpu_seconds(tmp_path) == 2.5
     assert procs.cpu_seconds(tmp_path / "gone") is None
-
-
-class Clock:
-    """time.monotonic and time.sleep for procs: sleeping only moves the clock."""
-
-    def __init__(self):
-        self.now = 0.0
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from salt_swarm.core import claims
 from salt_swarm.core.errors import SwarmError, is_refusal
 from salt_swarm.master.fleet import BANK, RECORD, Fleet, RefusedThere
+from tests.unit import fake_clock
 
 READS = ("swarm.info", "swarm.nodes")
 SILENT = "<no answer>"  # a minion that does not answer (in reports, or a handler's return)
@@ -229,26 +230,12 @@ class FakeFleet:
         return next(r for r in self.rows if r["id"] == node_id)
 
 
-class Clock:
-    """``time`` as a workflow module uses it: ``sleep`` moves the clock on at once and
-    runs the test's hooks (the swarm changing while the workflow waits)."""
+class Clock(fake_clock.Clock):
+    """The workflows' ``time``, at an epoch-like start (``time()`` is compared with
+    stored times)."""
 
     def __init__(self, start=1_000_000.0):
-        self.now = float(start)
-        self.slept: list[float] = []
-        self.hooks: list = []
-
-    def time(self):
-        return self.now
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.slept.append(seconds)
-        self.now += seconds
-        for hook in list(self.hooks):
-            hook(self)
+        super().__init__(start)
 
 
 # ---- the master's mine, as joins.join_data reads it ------------------------------------
