@@ -39,6 +39,7 @@ try:
     from salt_swarm.core import rebalance as rebalance_ops
     from salt_swarm.core import services as service_ops
     from salt_swarm.core import settle as settle_ops
+    from salt_swarm.core import stacks as stack_ops
     from salt_swarm.core import store_join as store_ops
     from salt_swarm.core.addresses import choose_address
     from salt_swarm.core.client import DEFAULT_TIMEOUT, DockerSettings, docker_errors, make_client
@@ -1458,6 +1459,113 @@ def network_remove(name, test=False):
     """
     with _docker(f"network rm {name}") as client:
         return network_ops.network_absent(client, name, test=_truthy(test))
+
+
+def _docker_cli(args, stdin=None):
+    """Run the Docker CLI against the daemon this module uses (swarm:docker_url and
+    the TLS files); its output, or CommandExecutionError with what it said."""
+    import shutil
+    import subprocess
+
+    cli = shutil.which("docker")
+    if not cli:
+        raise CommandExecutionError(
+            "stacks need the Docker CLI (package docker.io or docker-ce-cli) on this manager"
+        )
+    conf = _settings()
+    argv = [cli, "--host", conf.resolved_url()]
+    if conf.tls_cert or conf.tls_ca:
+        argv.append("--tlsverify" if conf.tls_verify is not False else "--tls")
+        for flag, path in (
+            ("--tlscacert", conf.tls_ca),
+            ("--tlscert", conf.tls_cert),
+            ("--tlskey", conf.tls_key),
+        ):
+            if path:
+                argv += [flag, path]
+    done = subprocess.run(
+        [*argv, *args], input=stdin, capture_output=True, text=True, timeout=600, check=False
+    )
+    if done.returncode != 0:
+        said = (done.stderr or done.stdout).strip()
+        raise CommandExecutionError(f"docker {' '.join(args[:2])} failed: {redact(said)}")
+    return done.stdout
+
+
+def _compose_text(source, template, context):
+    text = __salt__["cp.get_file_str"](source)
+    if text is False or text is None:
+        raise CommandExecutionError(f"compose file {source} cannot be read")
+    if template:
+        text = __salt__["file.apply_template_on_contents"](
+            text, template, context or {}, {}, __opts__.get("saltenv") or "base"
+        )
+    return text
+
+
+def stack_apply(
+    name,
+    source,
+    prune=False,
+    resolve_image="always",
+    template=None,
+    context=None,
+    test=False,
+    wait=None,
+):
+    """
+    Deploy stack ``name`` from the compose file ``source`` (``salt://`` or a local
+    path; rendered with ``template``, e.g. ``jinja``, and ``context``) with the
+    Docker CLI's ``docker stack deploy``, when the file's services differ from the
+    stack's: a re-run with the same file does not call Docker. ``prune`` removes the
+    stack's services the file no longer has. ``resolve_image``: Docker's
+    ``--resolve-image`` (``always``, ``changed``, ``never``). Created and updated
+    services are followed until they converge (``wait`` seconds, default 300).
+    Returns ``changes`` (``created``, ``updated``, ``removed`` services). Run on a
+    manager with the Docker CLI installed.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.stack_apply web salt://web/compose.yml test=True
+    """
+    if resolve_image not in stack_ops.RESOLVE:
+        raise CommandExecutionError(f"resolve_image: one of {', '.join(stack_ops.RESOLVE)}")
+    text = _compose_text(source, template, context)
+
+    def deploy(compose, with_prune):
+        args = ["stack", "deploy", "--compose-file", "-", "--resolve-image", resolve_image]
+        _docker_cli([*args, *(["--prune"] if with_prune else []), name], stdin=compose)
+
+    with _docker(f"stack {name}") as client:
+        plan = stack_ops.stack_plan(client, name, text, prune=_truthy(prune))
+        if _truthy(test):
+            return plan.report()
+        return stack_ops.apply_stack(client, plan, deploy, _wait(wait))
+
+
+def stack_remove(name, test=False):
+    """
+    Remove stack ``name`` (its services, and the networks, secrets and configs the
+    stack made) with ``docker stack rm``; a no-op when it has no service. Run on a
+    manager with the Docker CLI installed.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.stack_remove web
+    """
+    with _docker(f"stack rm {name}") as client:
+        services = stack_ops.remove_plan(client, name)
+    if not services:
+        return {"changed": False, "changes": {}, "comment": f"stack {name} is absent"}
+    changes = {"removed": services}
+    if _truthy(test):
+        return {"changed": True, "changes": changes, "comment": f"stack {name} would be removed"}
+    _docker_cli(["stack", "rm", name])
+    return {"changed": True, "changes": changes, "comment": f"stack {name} removed"}
 
 
 # ---- the removed salt.modules.swarm's service functions, kept working ----------

@@ -949,3 +949,43 @@ def network_absent(name):
           swarm.network_absent
     """
     return _workload(name, "network_remove")
+
+
+def stack_present(
+    name, source, prune=False, resolve_image="always", template=None, context=None, wait=None
+):
+    """
+    Make sure stack ``name`` runs the compose file ``source`` (``salt://`` or a
+    local path; rendered with ``template`` and ``context``), deployed with ``docker
+    stack deploy`` only when the file's services differ from the running ones.
+    ``prune``: remove the stack's services the file no longer has.
+    ``resolve_image``: Docker's ``--resolve-image``. Created and updated services
+    are followed until they converge (``wait`` seconds). Run on a manager with the
+    Docker CLI.
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web stack:
+          swarm.stack_present:
+            - name: web
+            - source: salt://web/compose.yml
+            - template: jinja
+    """
+    args = {"prune": prune, "resolve_image": resolve_image, "template": template}
+    return _workload(name, "stack_apply", source=source, **args, context=context, wait=wait)
+
+
+def stack_absent(name):
+    """
+    Make sure stack ``name`` has no service (``docker stack rm``).
+
+    CLI Example:
+
+    .. code-block:: yaml
+
+        web:
+          swarm.stack_absent
+    """
+    return _workload(name, "stack_remove")

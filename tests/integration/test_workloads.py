@@ -138,6 +138,11 @@ def test_a_service_from_sls_converges_reruns_change_nothing_and_a_bad_update_rol
     assert not client.api.services(filters={"name": "web"})
 
 
+def running_tasks(client, name):
+    tasks = client.api.tasks(filters={"service": name, "desired-state": "running"})
+    return sorted(t["ID"] for t in tasks if t["Status"]["State"] == "running")
+
+
 def secret_names(client):
     return sorted(s["Spec"]["Name"] for s in client.api.secrets())
 
@@ -364,3 +369,53 @@ def _removed(client, network):
     except Exception:  # still in use while the services' tasks stop
         return False
     return True
+
+
+def test_a_stack_from_a_compose_file_deploys_once_updates_what_changed_and_is_removed(
+    lab, apps, tmp_path
+):
+    client = apps["client"]
+    token = tmp_path / "stack-token.txt"
+    token.write_text(secrets.token_hex(16))
+    loop = {"image": images.IMAGE, "command": ["sh", "-c", LOOP], "stop_grace_period": "1s"}
+    compose = {
+        "version": "3.8",
+        "services": {
+            "api": {**loop, "networks": ["front"], "secrets": ["token"], "deploy": {"replicas": 2}},
+            "worker": {**loop, "networks": ["front"], "deploy": {"replicas": 1}},
+        },
+        "networks": {"front": {"driver": "overlay"}},
+        "secrets": {"token": {"file": str(token)}},
+    }
+
+    def deploy(test=False):
+        (apps["sls"] / "compose.yml").write_text(yaml.safe_dump(compose))
+        args = [{"source": "salt://apps_test/compose.yml"}, {"resolve_image": "never"}]
+        return apply(lab, apps, {"shop": {"swarm.stack_present": args}}, test=test)
+
+    code, ret, out = deploy()
+    assert code == 0 and ret["shop"]["changes"] == {"created": ["api", "worker"]}, out
+    assert (
+        len(running_env(client, "shop_api")) == 2 and len(running_env(client, "shop_worker")) == 1
+    )
+    assert [s["Spec"]["Name"] for s in client.api.secrets()].count("shop_token") == 1
+    versions = {n: inspect(client, n)["Version"]["Index"] for n in ("shop_api", "shop_worker")}
+
+    for test in (True, False):
+        code, ret, out = deploy(test=test)
+        assert code == 0 and ret["shop"]["result"] is True and ret["shop"]["changes"] == {}, out
+    assert {n: inspect(client, n)["Version"]["Index"] for n in versions} == versions
+
+    api_tasks = running_tasks(client, "shop_api")
+    compose["services"]["worker"]["deploy"]["replicas"] = 2
+    code, ret, out = deploy(test=True)
+    assert ret["shop"]["result"] is None and ret["shop"]["changes"] == {"updated": ["worker"]}
+    code, ret, out = deploy()
+    assert code == 0 and ret["shop"]["changes"] == {"updated": ["worker"]}, out
+    assert len(running_env(client, "shop_worker")) == 2
+    # Docker's CLI sends every service again; api's spec is the same, its tasks stay.
+    assert running_tasks(client, "shop_api") == api_tasks
+
+    code, ret, out = apply(lab, apps, {"shop": {"swarm.stack_absent": []}})
+    assert code == 0 and ret["shop"]["changes"] == {"removed": ["api", "worker"]}, out
+    assert not client.api.services(filters={"label": "com.docker.stack.namespace=shop"})
