@@ -13,7 +13,11 @@ tests/unit/test_salt_internals.py against the Salt installed):
   ``minions/<id>``, keys ``mine`` and ``data`` (``{"grains": ..., "pillar": ...}``);
 - the master's keys: Salt 3008 reads them through a cache (``keys.cache_driver``,
   by default ``localfs_key`` over the same files); 3006 and 3007 read the files under
-  ``pki_dir`` (``minions/<id>`` for an accepted key).
+  ``pki_dir`` (``minions/<id>`` for an accepted key);
+- pillar values: Salt 3008's ``pillar.get`` masks every value ("**********") unless
+  it runs inside a template render (or is given ``unmask``, which 3006 and 3007 do
+  not know); the pillar itself holds the plain values in all three, so
+  ``pillar_value`` reads it directly.
 """
 
 from __future__ import annotations
@@ -200,3 +204,12 @@ def matched(opts: dict, tgt, tgt_type: str) -> tuple[list[str], list[str]]:
 
     found = salt.utils.minions.CkMinions(opts).check_minions(tgt, tgt_type)
     return sorted(found.get("minions", [])), sorted(found.get("missing", []))
+
+
+def pillar_value(pillar, key: str, default=None):
+    """The value at ``key`` (``a:b:c``) of a minion's ``__pillar__``, as it is: never
+    Salt 3008's masked placeholder, whatever the caller's context."""
+    from salt.utils.data import traverse_dict_and_list
+
+    found = traverse_dict_and_list(pillar or {}, key, default, ":")
+    return found

@@ -6,11 +6,13 @@ means removing every service on it first."""
 from __future__ import annotations
 
 import ipaddress
+import time
 
 from salt_swarm.core import service_spec as spec_logic
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.nodes import require_manager
 
+REMOVE_SECONDS = 30
 KEYS = ("driver", "attachable", "encrypted", "subnet", "gateway", "labels", "options", "internal")
 
 
@@ -160,4 +162,15 @@ def network_absent(client, name: str, test: bool = False) -> dict:
     if test:
         return {"changed": True, "changes": changes, "comment": f"network {name} would be removed"}
     client.api.remove_network(current["Id"])
+    # A swarm network goes once its last tasks are gone: wait for that, bounded.
+    deadline = time.monotonic() + REMOVE_SECONDS
+    while find(client, name) is not None:
+        if time.monotonic() >= deadline:
+            return {
+                "changed": True,
+                "changes": changes,
+                "comment": f"network {name}: removal accepted; Docker still lists it after "
+                f"{REMOVE_SECONDS} s (tasks on it still stopping)",
+            }
+        time.sleep(0.5)
     return {"changed": True, "changes": changes, "comment": f"network {name} removed"}

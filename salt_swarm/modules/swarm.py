@@ -205,7 +205,7 @@ def own_role():
         salt '*' swarm.own_role
     """
     # pillar swarm:, as the formula reads it (config.get would resolve an sdb:// store)
-    conf = __salt__["pillar.get"]("swarm", {})
+    conf = salt_internals.pillar_value(__pillar__, "swarm", {})
     conf = conf if isinstance(conf, dict) else {}
     try:
         return role_targets.own_role(conf, lambda kind, tgt: __salt__[f"match.{kind}"](tgt))
@@ -1317,7 +1317,7 @@ def _content(kind, name, contents_pillar, source, contents):
             f"{kind} {name}: give exactly one of contents_pillar, source, contents"
         )
     if contents_pillar is not None:
-        value = __salt__["pillar.get"](contents_pillar, None)
+        value = salt_internals.pillar_value(__pillar__, contents_pillar)
         if value is None:
             raise CommandExecutionError(f"{kind} {name}: pillar key {contents_pillar} is not set")
         return value

@@ -277,7 +277,7 @@ def test_overlay_networks_are_made_once_and_kept_while_in_use(lab, apps):
             "backend": {"swarm.network_absent": [{"require": [{"swarm": "netsvc"}]}]},
         },
     )
-    assert code == 0, out
+    assert code == 0 and ret["backend"]["comment"] == "network backend removed", out
     assert not [n for n in client.api.networks(names=["backend"]) if n["Name"] == "backend"]
 
 
