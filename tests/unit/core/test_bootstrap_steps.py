@@ -68,3 +68,13 @@ def test_settings_alone_when_no_worker_joins_but_a_node_differs():
         ("swarm conforms to pillar", "swarm.conforms"),
     ]
     assert {"managers": ["m1", "m2", "m3"]} in found[1]["args"]
+
+
+def test_workloads_from_pillar_run_on_the_first_manager_after_the_check():
+    found = steps(plan(), {**SETTINGS, "apps": {"services": {"web": {"image": "a"}}}})
+    *_, check, apps = found
+    assert check["state"] == "swarm.conforms"
+    assert apps["state"] == "salt.state"
+    assert apps["args"][:3] == [{"tgt": "m1"}, {"tgt_type": "list"}, {"sls": "swarm.apps"}]
+    assert apps["args"][3] == {"require": [{"swarm": check["id"]}]}
+    assert [s["state"] for s in steps(plan(), SETTINGS)][-1] == "swarm.conforms"
