@@ -4,8 +4,8 @@ On every node: this node's own state (``salt/beacon/<id>/swarm/local``: locked,
 inactive, error, a role change). On a manager, from its node list: a node's status,
 availability, role or reachability changed (``.../swarm/node/changed``), a node
 added or removed (``node/added``, ``node/removed``) and the leader moved
-(``.../swarm/leader``). The first look only records; events carry ids and
-hostnames, never a token. docs/operations.md has reactor examples.
+(``.../swarm/leader``). The first look records what it sees and fires
+``.../swarm/watching`` once; events carry ids and hostnames, never a token. docs/operations.md has reactor examples.
 
 .. code-block:: yaml
 
@@ -19,6 +19,7 @@ hostnames, never a token. docs/operations.md has reactor examples.
 from __future__ import annotations
 
 import logging
+import time
 
 from salt_swarm.core import watch_events
 
@@ -26,7 +27,8 @@ log = logging.getLogger(__name__)
 
 __virtualname__ = "swarm"
 KEYS = ("nodes", "local", "interval")
-_LAST = {}  # what the previous look saw: "local", "nodes"
+_LAST = {}  # what the previous look saw: "local", "nodes", and when ("at")
+STALE_SECONDS = 10  # a longer gap between looks starts afresh
 
 
 def __virtual__():
@@ -61,9 +63,15 @@ def beacon(config):
         now = __salt__["swarm.info"]()
     except Exception as exc:  # dockerd down: that is news for the local watch
         now = {"state": "unreachable", "manager": None, "node_id": None, "error": str(exc)}
-    if options.get("local", True):
-        events += watch_events.local_events(_LAST.get("local"), now)
-        _LAST["local"] = now
+    now_at = time.monotonic()
+    if now_at - _LAST.get("at", now_at) > max(STALE_SECONDS, 5 * float(options.get("interval", 1))):
+        _LAST.clear()  # deleted and added again, or the minion was paused: start afresh
+    _LAST["at"] = now_at
+    first_look = "local" not in _LAST
+    events += (
+        watch_events.local_events(_LAST.get("local"), now) if options.get("local", True) else []
+    )
+    _LAST["local"] = now
     if options.get("nodes", True):
         if now.get("state") == "active" and now.get("manager"):
             try:
@@ -75,4 +83,6 @@ def beacon(config):
             _LAST["nodes"] = snapshot
         else:
             _LAST.pop("nodes", None)  # not a manager now: start afresh when it is again
+    if first_look:  # from now on changes are events: say so once
+        events.append({"tag": "watching", "state": now.get("state"), "manager": now.get("manager")})
     return events
