@@ -58,19 +58,26 @@ def validate(config):
 
 def beacon(config):
     options = _options(config)
+    idle = time.monotonic() - _LAST.get("ended", time.monotonic())
+    if idle > max(STALE_SECONDS, 5 * float(options.get("interval", 1))):
+        _LAST.clear()  # deleted and added again, or the minion was paused: start afresh
+    try:
+        return _look(options)
+    finally:
+        # Idle time counts from the end of a look: a look may itself take long (a
+        # manager's calls wait while there is no leader to answer them).
+        _LAST["ended"] = time.monotonic()
+
+
+def _look(options) -> list[dict]:
     events = []
+    first_look = "local" not in _LAST
     try:
         now = __salt__["swarm.info"]()
     except Exception as exc:  # dockerd down: that is news for the local watch
         now = {"state": "unreachable", "manager": None, "node_id": None, "error": str(exc)}
-    now_at = time.monotonic()
-    if now_at - _LAST.get("at", now_at) > max(STALE_SECONDS, 5 * float(options.get("interval", 1))):
-        _LAST.clear()  # deleted and added again, or the minion was paused: start afresh
-    _LAST["at"] = now_at
-    first_look = "local" not in _LAST
-    events += (
-        watch_events.local_events(_LAST.get("local"), now) if options.get("local", True) else []
-    )
+    if options.get("local", True):
+        events += watch_events.local_events(_LAST.get("local"), now)
     _LAST["local"] = now
     if options.get("nodes", True):
         if now.get("state") == "active" and now.get("manager"):
