@@ -5,13 +5,14 @@ rollout converges, fails, or is rolled back by Docker. Run on a manager.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 
 from salt_swarm.core import docker_api
 from salt_swarm.core import service_spec as spec_logic
 from salt_swarm.core.errors import SwarmError
-from salt_swarm.core.nodes import require_manager
+from salt_swarm.core.nodes import list_nodes, require_manager
 
 CONVERGE_SECONDS = 300  # how long a rollout may take before the state fails
 POLL_SECONDS = 0.5
@@ -93,6 +94,7 @@ class ServicePlan:
     want: spec_logic.Wanted
     changes: dict = field(default_factory=dict)
     current: dict | None = None  # the service as inspected
+    warnings: tuple[str, ...] = ()
 
     def report(self) -> dict:
         """The return of a test run (or of a run with nothing to do)."""
@@ -102,12 +104,11 @@ class ServicePlan:
             comment = f"service {self.name} would be created"
         else:
             comment = f"service {self.name} would be updated: {', '.join(sorted(self.changes))}"
-        return {
-            "changed": self.action != "none",
-            "action": self.action,
-            "changes": self.changes,
-            "comment": comment,
-        }
+        out = {"changed": self.action != "none", "action": self.action, "changes": self.changes}
+        out["comment"] = comment
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        return out
 
 
 def find_service(client, name: str) -> dict | None:
@@ -123,12 +124,35 @@ def service_plan(client, name: str, spec: dict) -> ServicePlan:
     require_manager(client)
     resolver = SwarmResolver(client)
     want = spec_logic.wanted(name, spec, resolver)
+    warnings = tuple(constraint_warnings(spec.get("constraints"), list_nodes(client)))
     current = find_service(client, name)
     if current is None:
         changes = {k: {"old": None, "new": v} for k, v in _shown(want, resolver).items()}
-        return ServicePlan(name, "create", want, changes)
+        return ServicePlan(name, "create", want, changes, warnings=warnings)
     changes = spec_logic.differences(want, current["Spec"], resolver)
-    return ServicePlan(name, "update" if changes else "none", want, changes, current)
+    action = "update" if changes else "none"
+    return ServicePlan(name, action, want, changes, current, warnings=warnings)
+
+
+_LABEL_CONSTRAINT = re.compile(r"^\s*node\.labels\.([^\s=!]+)\s*(==|!=)\s*(.+?)\s*$")
+
+
+def constraint_warnings(constraints, nodes) -> list[str]:
+    """A constraint ``node.labels.<key>==<value>`` no node's labels meet: the tasks
+    would stay pending (a warning: the label may come with a node still to join)."""
+    found = []
+    for text in (
+        constraints if isinstance(constraints, list) else [constraints] if constraints else []
+    ):
+        match = _LABEL_CONSTRAINT.match(str(text))
+        if not match or match.group(2) != "==":
+            continue
+        key, value = match.group(1), match.group(3)
+        if not any(n.labels.get(key) == value for n in nodes):
+            found.append(
+                f"constraints: no node has label {key}={value} ({text!r}): tasks wait for one"
+            )
+    return found
 
 
 def _shown(want: spec_logic.Wanted, resolver) -> dict:

@@ -799,6 +799,9 @@ def _workload(name, function, **kwargs):
     except CommandExecutionError as exc:
         return _fail(ret, str(exc))
     ret["comment"] = res["comment"]
+    if res.get("warnings"):
+        ret["warnings"] = res["warnings"]
+        ret["comment"] += "; " + "; ".join(res["warnings"])
     if res["changed"]:
         ret["changes"] = res.get("changes") or {"changed": True}
         if test:

@@ -119,6 +119,16 @@ def test_a_service_from_sls_converges_reruns_change_nothing_and_a_bad_update_rol
     assert code == 0 and set(ret["web"]["changes"]) == {"env"}, out
     assert running_env(client, "web") == [["A=2"], ["A=2"]]
 
+    # A constraint on a label no node has: told before anything changes.
+    code, ret, out = apply(
+        lab,
+        apps,
+        service(WEB, env={"A": "2"}, constraints=["node.labels.zone==nowhere"]),
+        test=True,
+    )
+    assert "no node has label zone=nowhere" in ret["web"]["comment"], out
+    assert ret["web"]["warnings"] and ret["web"]["changes"]["constraints"], out
+
     for replicas in (5, 2):
         code, ret, out = apply(lab, apps, service(WEB, env={"A": "2"}, replicas=replicas))
         assert code == 0 and ret["web"]["changes"]["mode"]["new"] == f"replicated:{replicas}", out

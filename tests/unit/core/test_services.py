@@ -115,3 +115,17 @@ def test_docker_times_compare_whatever_their_fraction_length():
     assert services.timestamp_ns("2026-12-07T11:00:06+01:00") == services.timestamp_ns(
         "2026-12-07T10:00:06Z"
     )
+
+
+def test_a_label_constraint_no_node_meets_is_a_warning():
+    from salt_swarm.core.cluster import NodeView
+
+    nodes = [NodeView("n1", "h1", "worker", "active", "ready", "", labels={"zone": "a"})]
+    found = services.constraint_warnings(
+        ["node.labels.zone==b", "node.labels.zone==a", "node.role==worker", "node.labels.x!=y"],
+        nodes,
+    )
+    assert found == [
+        "constraints: no node has label zone=b ('node.labels.zone==b'): tasks wait for one"
+    ]
+    assert services.constraint_warnings(None, nodes) == []
