@@ -107,12 +107,7 @@ def budget_problems(
     for service in services:
         spec = service.get("Spec") or {}
         name = spec.get("Name", service["ID"])
-        running = [
-            t
-            for t in tasks.get(service["ID"], [])
-            if t.get("DesiredState") == "running"
-            and (t.get("Status") or {}).get("State") == "running"
-        ]
+        running = [t for t in tasks.get(service["ID"], []) if is_running(t)]
         on_going = [t for t in running if t.get("NodeID") in going_ids]
         if not on_going:
             continue
@@ -141,3 +136,50 @@ def budget_problems(
                     f"(constraints {constraints or 'none'}, nodes ready and active)"
                 )
     return problems
+
+
+def check_budgets(budgets) -> None:
+    """Refuse a ``swarm:budget`` of the wrong shape before anything runs."""
+    if budgets in (None, ""):
+        return
+    if not isinstance(budgets, dict):
+        raise SwarmError(f"swarm:budget: expected a mapping, got {type(budgets).__name__}")
+    for key, conf in budgets.items():
+        where = f"swarm:budget:{key}"
+        if str(key).startswith("label:") and "=" not in str(key):
+            raise SwarmError(f"{where}: a label budget is written label:<key>=<value>")
+        budget_for(conf, 1, where)
+
+
+def is_running(task: dict) -> bool:
+    return (
+        task.get("DesiredState") == "running"
+        and (task.get("Status") or {}).get("State") == "running"
+    )
+
+
+def running_counts(tasks: dict[str, list[dict]]) -> dict[str, int]:
+    """service id -> its tasks running now."""
+    return {sid: sum(1 for t in found if is_running(t)) for sid, found in tasks.items()}
+
+
+def tasks_left_on(tasks: dict[str, list[dict]], node_ids: set[str]) -> int:
+    """Tasks Docker still means to run on ``node_ids`` (a drain sets them to shutdown)."""
+    return sum(
+        1
+        for found in tasks.values()
+        for t in found
+        if t.get("NodeID") in node_ids and t.get("DesiredState") == "running"
+    )
+
+
+def short_of(before: dict[str, int], services: list[dict], tasks: dict) -> list[str]:
+    """Services running fewer tasks now than ``before`` (running_counts of an earlier
+    look), as ``name (now/before)``; a service removed since is not waited for."""
+    now = running_counts(tasks)
+    names = {s["ID"]: (s.get("Spec") or {}).get("Name", s["ID"]) for s in services}
+    return [
+        f"{names[sid]} ({now[sid]}/{count})"
+        for sid, count in sorted(before.items())
+        if sid in now and now[sid] < count
+    ]

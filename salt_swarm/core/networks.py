@@ -9,6 +9,7 @@ import ipaddress
 import time
 
 from salt_swarm.core import service_spec as spec_logic
+from salt_swarm.core.did_you_mean import unknown_key
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.nodes import require_manager
 
@@ -23,7 +24,7 @@ def wanted(name: str, conf: dict) -> dict:
     conf = dict(conf or {})
     unknown = sorted(set(conf) - set(KEYS))
     if unknown:
-        raise SwarmError(spec_logic._unknown(f"network {name}", unknown[0], KEYS))
+        raise SwarmError(unknown_key(f"network {name}", unknown[0], KEYS))
     out = {
         "driver": conf.get("driver", "overlay"),
         "attachable": spec_logic._bool(conf.get("attachable", False), "attachable"),

@@ -14,10 +14,12 @@ import re
 
 from salt_swarm.core import settings
 from salt_swarm.core.addresses import check_pool, split_port
+from salt_swarm.core.did_you_mean import unknown_key
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.grain_labels import check_rules as check_grain_rules
 from salt_swarm.core.kv_stores import parse_sdb_uri
 from salt_swarm.core.labels import validate as validate_labels
+from salt_swarm.core.maintenance import check_budgets
 from salt_swarm.core.role_targets import TARGET_TYPES, refuse_grain_target
 from salt_swarm.core.secrets import check_unlock_key
 from salt_swarm.core.swarm_init import InitOptions
@@ -240,7 +242,7 @@ def problems(conf) -> list[str]:
             found.append(str(exc))
     _check_mine(conf.get("mine"), found)
     _check_engine(conf.get("engine"), found)
-    for check in (_check_grain_labels, _check_token_store, _check_apps):
+    for check in (_check_grain_labels, _check_token_store, _check_apps, _check_budget):
         try:
             check(conf)
         except SwarmError as exc:
@@ -256,7 +258,7 @@ def _check_apps(conf: dict) -> None:
     """The shape of ``swarm:apps`` and the keys of each service; the values are
     checked where they are applied (a service's networks and secrets must exist)."""
     from salt_swarm.core.highstate_steps import apps
-    from salt_swarm.core.service_spec import KNOWN_KEYS, _unknown
+    from salt_swarm.core.service_spec import KNOWN_KEYS
 
     if conf.get("apps") in (None, ""):
         return
@@ -265,8 +267,12 @@ def _check_apps(conf: dict) -> None:
         for key in spec or {}:
             if key not in KNOWN_KEYS and key != "wait":
                 raise SwarmError(
-                    _unknown(f"swarm:apps:services:{name}", key, [*KNOWN_KEYS, "wait"])
+                    unknown_key(f"swarm:apps:services:{name}", key, [*KNOWN_KEYS, "wait"])
                 )
+
+
+def _check_budget(conf: dict) -> None:
+    check_budgets(conf.get("budget"))
 
 
 def _check_token_store(conf: dict) -> None:

@@ -12,13 +12,13 @@ values Docker fills in do not count as drift.
 from __future__ import annotations
 
 import copy
-import difflib
 import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from salt_swarm.core.did_you_mean import unknown_key
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.units import duration_ns, nano_cpus, shown_duration, size_bytes
 
@@ -172,7 +172,7 @@ def _sub(value, field, keys: dict[str, tuple[str, Callable]]) -> dict:
     out = {}
     for key, item in value.items():
         if key not in keys:
-            raise SwarmError(_unknown(f"{field}.{key}", key, keys))
+            raise SwarmError(unknown_key(f"{field}.{key}", key, keys))
         api_key, convert = keys[key]
         out[api_key] = convert(item, f"{field}.{key}")
     return out
@@ -300,7 +300,7 @@ def _file_refs(kind: str):
             unknown = set(item) - {"source", "target", "uid", "gid", "mode"}
             if unknown:
                 raise SwarmError(
-                    _unknown(
+                    unknown_key(
                         f"{field}", sorted(unknown)[0], {"source", "target", "uid", "gid", "mode"}
                     )
                 )
@@ -432,14 +432,6 @@ EXTRA_KEYS = ("replicas",)
 KNOWN_KEYS = tuple(sorted([*FIELDS, *EXTRA_KEYS]))
 
 
-def _unknown(field: str, key, known) -> str:
-    names = [str(k) for k in known]
-    close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.5)
-    close = close or [n for n in names if str(key).startswith(n) or n.startswith(str(key))][:1]
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"{field}: unknown key {key!r}{hint}; known: {', '.join(sorted(names))}"
-
-
 def check_name(name, what: str = "service") -> str:
     if not isinstance(name, str) or not _NAME.match(name):
         raise SwarmError(
@@ -476,7 +468,7 @@ def wanted(name: str, spec: dict, resolver: Resolver) -> Wanted:
         raise SwarmError(f"service {name}: expected a mapping of service keys")
     for key in spec:
         if key not in KNOWN_KEYS:
-            raise SwarmError(_unknown(f"service {name}", key, KNOWN_KEYS))
+            raise SwarmError(unknown_key(f"service {name}", key, KNOWN_KEYS))
     if "image" not in spec:
         raise SwarmError(f"service {name}: image: required")
     api = {}

@@ -45,6 +45,7 @@ SETTINGS = (
     Setting("election_ttl", "seconds"),
     Setting("trust_grains", "flag", False),
     Setting("apps", "apps"),
+    Setting("budget", "budget"),
     Setting("formula_version", "text"),
 )
 

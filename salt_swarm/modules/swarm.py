@@ -33,8 +33,10 @@ try:
         swarm_leave,
     )
     from salt_swarm.core import grain_labels as grain_label_logic
+    from salt_swarm.core import maintain_steps as maintain_steps_logic
     from salt_swarm.core import networks as network_ops
     from salt_swarm.core import nodes as node_ops
+    from salt_swarm.core import placement as placement_ops
     from salt_swarm.core import prune as prune_logic
     from salt_swarm.core import rebalance as rebalance_ops
     from salt_swarm.core import services as service_ops
@@ -848,6 +850,38 @@ def nodes():
     """
     with _docker("node ls") as client:
         return [n.as_dict() for n in node_ops.list_nodes(client)]
+
+
+def placement():
+    """
+    Where the tasks are: the nodes (as ``swarm.nodes``), each service's name, mode,
+    labels and constraints, and the tasks Docker means to run, by service. The
+    rolling maintenance (runner ``swarm.maintain``) reads it. Run on a manager.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt manager1 swarm.placement
+    """
+    with _docker("service ls") as client:
+        return placement_ops.read(client)
+
+
+def maintain_steps(options=None):
+    """
+    The step of the orchestrate SLS ``swarm.maintain`` for ``options`` (its pillar
+    ``maintain``: ``{tgt, sls | fun, ...}``, the runner ``swarm.maintain``'s
+    arguments): one ``swarm.maintained`` state, or one failing step naming what is
+    wrong.
+
+    CLI Example:
+
+    .. code-block:: jinja
+
+        {{ write(salt["swarm.maintain_steps"](pillar.get("maintain"))) }}
+    """
+    return maintain_steps_logic.steps(options)
 
 
 def node_update(

@@ -25,6 +25,7 @@ from salt_swarm.master import (
     checks,
     departures,
     inspection,
+    maintenance_fleet,
     newcomers,
     planning,
     recovery,
@@ -442,3 +443,76 @@ def recover(timeout=10, wait=60):
         return recovery.recover(_fleet(timeout), float(wait), steps)
     except (SwarmError, SaltInvocationError) as exc:
         return dict(_fail(str(exc)), steps=steps)
+
+
+def maintain(
+    tgt,
+    sls=None,
+    fun=None,
+    arg=None,
+    kwarg=None,
+    tgt_type="glob",
+    batch=1,
+    test=False,
+    fresh=False,
+    budget_wait=60,
+    drain_wait=120,
+    up_wait=300,
+    timeout=10,
+):
+    """
+    Rolling maintenance over the swarm members ``tgt`` matches: each node in turn is
+    drained, waited for until its tasks run elsewhere, maintained (``state.apply
+    <sls>``, or the execution function ``fun`` with ``arg``/``kwarg``), waited for
+    until it is back Ready (its dockerd may restart, the host may reboot), given its
+    pillar availability again (managers drained when ``drain_managers``), and
+    waited for until its share of tasks runs again. Workers go first, ``batch`` at
+    a time; managers one at a time, the leader last. A step starts only when quorum
+    survives it and every service keeps its disruption budget (pillar
+    ``swarm:budget``), waiting up to ``budget_wait`` seconds for that. A failure
+    stops the run and leaves the node drained, saying which node, at which stage
+    and why (salt-run exits with 1); the same command again resumes with that node
+    (the progress is kept in the master cache). ``test=True`` gives the order and
+    what each step's checks find now. Events ``salt/swarm/maintain/<stage>`` follow
+    the run.
+
+    tgt, tgt_type
+        The minions to maintain (a glob by default); matched minions in no swarm
+        are listed under ``not_members`` and left alone.
+    sls, fun, arg, kwarg
+        The maintenance on each node: ``state.apply sls``, or the execution
+        function ``fun`` with ``arg`` (a list) and ``kwarg`` (a mapping). It fails
+        where it returns a non-zero retcode or a failed state.
+    batch
+        Workers maintained at once (default 1); managers always go one by one.
+    budget_wait
+        Seconds a step may wait for quorum and the budgets to allow it (default 60).
+    fresh
+        Forget an unfinished run of another target or action (its nodes stay as
+        they are).
+    drain_wait, up_wait
+        Seconds for a drained node's tasks to run elsewhere; for the node to be back
+        after the action, and again for its tasks.
+    timeout
+        Seconds to wait for the minions' answers to each call (default 10); the
+        action gets ``up_wait``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run swarm.maintain 'worker*' sls=patch test=True
+        salt-run swarm.maintain '*' fun=pkg.upgrade batch=2
+        salt-run swarm.maintain '*' fun=cmd.run arg='["systemctl restart docker"]'
+    """
+    try:
+        action = maintenance_fleet.Action.given(sls, fun, arg, kwarg)
+        limits = maintenance_fleet.limits_from(batch, budget_wait, drain_wait, up_wait)
+        report = maintenance_fleet.run_maintenance(
+            _fleet(timeout), tgt, tgt_type, action, limits, bool(test), bool(fresh)
+        )
+    except (SwarmError, SaltInvocationError) as exc:
+        return _fail(f"maintain: {exc}")
+    if report["result"] is False:
+        __context__["retcode"] = 1
+    return report

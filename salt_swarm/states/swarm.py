@@ -732,6 +732,64 @@ def first_manager(name, minion, options=None, availability=None):
     return _steps().first_manager(_fleet(), _record(), name, minion, options, availability, test)
 
 
+def maintained(
+    name,
+    tgt,
+    sls=None,
+    fun=None,
+    arg=None,
+    kwarg=None,
+    tgt_type="glob",
+    batch=1,
+    fresh=False,
+    budget_wait=60,
+    drain_wait=120,
+    up_wait=300,
+    timeout=10,
+):
+    """
+    Rolling maintenance of the swarm members ``tgt`` matches, as the runner
+    ``swarm.maintain`` does it (same arguments): each node drained, maintained
+    (``sls`` applied, or ``fun`` run), back Ready, its availability and tasks back;
+    workers first, managers one at a time, the leader last, quorum and pillar
+    ``swarm:budget`` kept. Fails naming the node, the stage and why; the same run
+    again resumes there. ``test=True`` reports the order and the checks. Runs on the
+    master (orchestrate SLS ``swarm.maintain``).
+
+    tgt, tgt_type, sls, fun, arg, kwarg, batch, fresh, budget_wait, drain_wait, up_wait, timeout
+        As for the runner ``swarm.maintain``: the minions, the action, workers at
+        once, forget another unfinished run, and the waits in seconds.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run state.orchestrate swarm.maintain pillar='{maintain: {tgt: "worker*", sls: patch}}'
+    """
+    ret = _ret(name)
+    refused = _on_master(ret, "maintained")
+    if refused:
+        return refused
+    from salt_swarm.master import maintenance_fleet
+
+    options = dict(
+        sls=sls,
+        fun=fun,
+        arg=arg,
+        kwarg=kwarg,
+        batch=batch,
+        fresh=fresh,
+        budget_wait=budget_wait,
+        drain_wait=drain_wait,
+        up_wait=up_wait,
+    )
+    fleet = _fleet()
+    fleet.timeout = float(timeout)
+    return maintenance_fleet.state_return(
+        fleet, ret, tgt, tgt_type, options, bool(__opts__["test"])
+    )
+
+
 def members_joined(
     name,
     members,

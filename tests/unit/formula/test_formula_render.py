@@ -1074,6 +1074,56 @@ def test_apps_sls_refuses_an_unknown_group(formula):
 
 
 # ---------------------------------------------------------------------------
+# Orchestrate: maintain.sls (pillar maintain, the runner's arguments)
+
+
+def _maintain(formula, options):
+    from salt_swarm.core import maintain_steps
+
+    funcs = functions({}, "master", **{"swarm.maintain_steps": maintain_steps.steps})
+    pillar = {} if options is None else {"maintain": options}
+    return formula.render("swarm.maintain", pillar=pillar, funcs=funcs)
+
+
+def test_maintain_sls_is_one_maintained_step_with_the_given_arguments(formula):
+    rendered = _maintain(formula, {"tgt": "worker*", "sls": "patch", "batch": 2})
+    assert_exactly(
+        rendered,
+        {
+            "swarm maintenance": {
+                "swarm.maintained": [
+                    {"name": "swarm maintenance"},
+                    {"tgt": "worker*"},
+                    {"sls": "patch"},
+                    {"batch": 2},
+                ]
+            }
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        (None, "give at least {tgt, sls}"),
+        ({"tgt": "w*", "sl": "patch"}, "unknown key 'sl' (did you mean 'sls'?)"),
+    ],
+)
+def test_maintain_sls_without_a_target_or_with_a_typo_is_one_refused_step(formula, options, reason):
+    rendered = _maintain(formula, options)
+    ((step_id, chunk),) = rendered.items()
+    assert step_id == "swarm plan refused"
+    assert reason in str(chunk["swarm.refused"])
+
+
+@pytest.mark.parametrize("key", HOSTILE_IDS)
+def test_maintain_sls_hostile_values_stay_data(formula, key):
+    value = HOSTILE[key]
+    rendered = _maintain(formula, {"tgt": value, "fun": value})
+    assert rendered["swarm maintenance"]["swarm.maintained"][1:] == [{"tgt": value}, {"fun": value}]
+
+
+# ---------------------------------------------------------------------------
 # Every SLS is covered
 
 
