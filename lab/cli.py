@@ -39,6 +39,9 @@ def parser() -> argparse.ArgumentParser:
 
     rm = verbs.add_parser("remove", help="take hosts out of a running lab (daemons, key, files)")
     rm.add_argument("names", nargs="+", help="host names")
+    rs = verbs.add_parser("restart", help="stop one daemon of a host and start it again")
+    rs.add_argument("host")
+    rs.add_argument("daemon", choices=["dockerd"])
     verbs.add_parser("down", help="stop every lab process and remove what the lab made")
     st = verbs.add_parser("status", help="hosts, addresses, daemons")
     st.add_argument("--json", action="store_true")
@@ -94,6 +97,11 @@ def run(lab: Lab, args) -> int:
         if unknown:
             raise LabError(f"not lab hosts: {', '.join(unknown)}")
         print("lab remove: " + ", ".join(lab.remove(args.names)))
+        return 0
+    if args.verb == "restart":  # a maintenance action run by the host's own minion
+        lab.stop_daemon(args.host, args.daemon)
+        lab.start_daemon(args.host, args.daemon)
+        print(f"lab restart: {args.daemon} on {args.host}")
         return 0
     if args.verb == "down":
         lab.down()

@@ -515,4 +515,5 @@ def maintain(
         return _fail(f"maintain: {exc}")
     if report["result"] is False:
         __context__["retcode"] = 1
+        report["retcode"] = 1
     return report
