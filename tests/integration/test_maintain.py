@@ -146,10 +146,10 @@ def test_every_node_restarts_its_dockerd_keeping_the_budget_and_quorum(lab, seve
     assert [m["hostname"] for m in report["maintained"]] == [*WORKERS, "host2", "host3", "host1"]
     counts = [c for _, c, _ in sampler.samples]
     gaps = [b[0] - a[0] for a, b in zip(sampler.samples, sampler.samples[1:], strict=False)]
-    assert len(counts) > 100, (len(counts), sampler.failed)
+    assert len(counts) >= 50, (len(counts), sampler.failed)
     assert min(counts) >= 5, counts
     assert min(r for _, _, r in sampler.samples) >= 2  # quorum of 3 held in every sample
-    assert max(gaps) < 15, max(gaps)  # no long stretch without an answering leader
+    assert max(gaps) < 30, max(gaps)  # quorum lost would leave no leader to the end
     nodes = {n["Description"]["Hostname"]: n for n in seven.api.nodes()}
     assert {h: n["ID"] for h, n in nodes.items()} == ids_before  # same nodes, restarted
     assert all(n["Spec"]["Availability"] == "active" for n in nodes.values())  # pillar's
@@ -176,7 +176,7 @@ def test_a_budget_no_drain_can_meet_stops_before_draining(lab, seven):
     )
     try:
         wait_for(lambda: running(seven, "pinned") == 1, 60, "the pinned task running")
-        code, report, out = maintain(lab, "host5", "sls=nosuchstate", "budget_wait=2")
+        code, report, out = maintain(lab, "host5", "sls=nosuchstate", "budget_wait=2", "fresh=True")
         assert code == 1 and report["result"] is False, out
         assert report["stopped"]["stage"] == "checks", out
         assert "service pinned" in report["comment"] and "host5" in report["comment"], out
