@@ -26,6 +26,7 @@ REACTOR = [
     {"salt/minion/*/start": ["salt://swarm/reactor/start.sls"]},
     {"salt/key": ["salt://swarm/reactor/key.sls"]},
     {"salt/presence/change": ["salt://swarm/reactor/presence.sls"]},
+    {"salt/beacon/*/swarm/node/changed": ["salt://swarm/reactor/node_down.sls"]},
 ]
 
 

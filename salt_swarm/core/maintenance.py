@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from salt_swarm.core import capacity as room
 from salt_swarm.core.cluster import NodeView, manager_counts
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.quorum import quorum
@@ -98,11 +99,15 @@ def budget_problems(
     nodes: list[NodeView],
     going: list[NodeView],
     budgets: dict,
+    capacity: dict | None = None,
 ) -> list[str]:
     """Why draining ``going`` now would break a service's budget or strand its tasks
-    (no other node may run them); empty when it may go."""
+    (no other node may run them, or, with ``capacity`` (node id -> Docker's
+    Description.Resources), none has room for what they reserve); empty when it
+    may go."""
     going_ids = {n.id for n in going}
     staying = [n for n in nodes if n.id not in going_ids]
+    left = room.free(capacity, services, tasks) if capacity else None
     problems = []
     for service in services:
         spec = service.get("Spec") or {}
@@ -135,6 +140,15 @@ def budget_problems(
                     f"service {name}: no other node may run its {len(on_going)} task(s) "
                     f"(constraints {constraints or 'none'}, nodes ready and active)"
                 )
+                continue
+            want = room.reservation(service)
+            if left is not None and want and isinstance(others, list):
+                fit = sum(room.fits(want, left.get(n.id, {})) for n in others)
+                if fit < len(on_going):
+                    problems.append(
+                        f"service {name}: the other nodes have room for {fit} of its "
+                        f"{len(on_going)} task(s) (each reserves {room.shown(want)})"
+                    )
     return problems
 
 

@@ -18,6 +18,7 @@ place a manager's node is removed (demoted first, quorum kept).
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 import salt.cache
@@ -31,6 +32,8 @@ from salt_swarm.master.targets import pillar_managers
 log = logging.getLogger(__name__)
 
 RETIRING = "retiring"  # master cache key: minion -> when its retire began (epoch seconds)
+RETIRING_NODES = "retiring_nodes"  # the same for node ids (retire_nodes)
+NODE_ID = re.compile(r"^[a-z0-9]{25}$")  # Docker's node ids
 PING_TIMEOUT = 3
 
 
@@ -49,24 +52,27 @@ def really_lost(fleet: Fleet, minions: list[str]) -> tuple[list[str], dict[str, 
     return [m for m in minions if m not in alive], alive
 
 
-def _claim(fleet: Fleet, minions: list[str], seconds: float) -> tuple[list[str], list[str]]:
-    """Mark ``minions`` as being retired: (those marked now, those already under way)."""
+def _claim(
+    fleet: Fleet, minions: list[str], seconds: float, key: str = RETIRING
+) -> tuple[list[str], list[str]]:
+    """Mark ``minions`` (or node ids, under ``key``) as being retired: (those marked
+    now, those already under way)."""
     cache = salt.cache.factory(fleet.opts)
     now = time.time()
-    current = cache.fetch(BANK, RETIRING)
+    current = cache.fetch(BANK, key)
     current = current if isinstance(current, dict) else {}
     running = {m for m, at in current.items() if isinstance(at, int | float) and now - at < seconds}
     mine = [m for m in minions if m not in running]
     kept = {m: at for m, at in current.items() if m in running}
-    cache.store(BANK, RETIRING, {**kept, **{m: now for m in mine}})
+    cache.store(BANK, key, {**kept, **{m: now for m in mine}})
     return mine, sorted(set(minions) & running)
 
 
-def _release(fleet: Fleet, minions: list[str]) -> None:
+def _release(fleet: Fleet, minions: list[str], key: str = RETIRING) -> None:
     cache = salt.cache.factory(fleet.opts)
-    current = cache.fetch(BANK, RETIRING)
+    current = cache.fetch(BANK, key)
     if isinstance(current, dict):
-        cache.store(BANK, RETIRING, {m: at for m, at in current.items() if m not in minions})
+        cache.store(BANK, key, {m: at for m, at in current.items() if m not in minions})
 
 
 def retire(fleet: Fleet, minions: list[str], conf: dict, grace: float, down_wait: float) -> dict:
@@ -104,6 +110,57 @@ def _retire(fleet, lost, conf, grace, down_wait, out) -> dict:
     if not theirs:
         out["comment"] = "no swarm node belongs to these minions (by the master's record)"
         return out
+    return _drain_then_remove(fleet, manager, managers, theirs, grace, down_wait, out)
+
+
+def retire_nodes(fleet: Fleet, node_ids: list, grace: float, down_wait: float) -> dict:
+    """Worker nodes down in the managers' own list (the swarm beacon's ``node/changed``
+    to ``down``): drained now, removed when still not Ready after ``grace``. Whoever
+    fired the event, its word is not taken: the list is read here, from pillar's
+    managers. A manager, a Ready node or a node not listed is left alone (under
+    ``not_retired``, with why)."""
+    bad = [n for n in node_ids if not isinstance(n, str) or not NODE_ID.match(n)]
+    if bad or not node_ids:
+        raise SwarmError(f"nodes: expected Docker node ids, got {bad or node_ids!r}")
+    out = {"drained": [], "removed": [], "kept_ready": [], "refused": []}
+    managers = pillar_managers(fleet)
+    infos, _ = fleet.infos(managers) if managers else ({}, set())
+    manager, nodes = fleet.nodes_from(active_managers(infos, managers))
+    out["manager"] = manager
+    listed = {n.id: n for n in nodes}
+    skipped, down = {}, {}
+    for node_id in dict.fromkeys(node_ids):
+        node = listed.get(node_id)
+        if node is None:
+            skipped[node_id] = "not in the managers' list"
+        elif node.is_manager:
+            skipped[node_id] = f"{node.hostname} is a manager: never removed automatically"
+        elif node.status == "ready":
+            skipped[node_id] = f"{node.hostname} is Ready"
+        else:
+            down[node_id] = node
+    if skipped:
+        out["not_retired"] = skipped
+    if not down:
+        out["comment"] = "no listed worker node is down: nothing to do"
+        return out
+    mine, under_way = _claim(fleet, list(down), grace + down_wait + 120, RETIRING_NODES)
+    if under_way:
+        out["under_way"] = under_way
+    if not mine:
+        out["comment"] = "a retire of these nodes is already under way"
+        return out
+    try:
+        theirs = {i: down[i] for i in mine}
+        return _drain_then_remove(fleet, manager, managers, theirs, grace, down_wait, out)
+    finally:
+        _release(fleet, mine, RETIRING_NODES)
+
+
+def _drain_then_remove(fleet, manager, managers, theirs, grace, down_wait, out) -> dict:
+    """Drain ``theirs`` (node id -> NodeView) now; after ``grace`` remove those still
+    not Ready (waiting up to ``down_wait`` for Docker to mark them Down); rotate the
+    join tokens when any was removed."""
     for node in theirs.values():
         if node.availability != "drain":
             fleet.call(manager, "swarm.node_update", [node.id], availability="drain")

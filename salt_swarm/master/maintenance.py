@@ -33,6 +33,7 @@ class Look:
     nodes: list[NodeView]
     services: list[dict]
     tasks: dict[str, list[dict]]
+    capacity: dict = field(default_factory=dict)  # node id -> Docker's Description.Resources
 
     def node(self, node_id: str) -> NodeView | None:
         return next((n for n in self.nodes if n.id == node_id), None)
@@ -149,7 +150,7 @@ def _problems(look: Look, step: list[NodeView], run: Run) -> list[str]:
     problems = [logic.quorum_refusal(look.nodes, step)] if any(n.is_manager for n in step) else []
     problems = [p for p in problems if p]
     return problems + logic.budget_problems(
-        look.services, look.tasks, look.nodes, step, run.budgets
+        look.services, look.tasks, look.nodes, step, run.budgets, look.capacity
     )
 
 

@@ -132,6 +132,7 @@ class FleetCluster:
             nodes=[node_view(api_shape(row)) for row in data["nodes"]],
             services=list(data["services"]),
             tasks=dict(data["tasks"]),
+            capacity=dict(data.get("capacity") or {}),
         )
 
     def set_availability(self, node_id, availability, avoid) -> None:

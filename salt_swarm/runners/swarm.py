@@ -376,7 +376,7 @@ def join_minion(minion, timeout=10, event_tag=None):
         return _fail(f"join_minion {minion!r}: {exc}")
 
 
-def retire(minions, grace=None, down_wait=60, timeout=5, event_tag=None):
+def retire(minions=None, grace=None, down_wait=60, timeout=5, event_tag=None, nodes=None):
     """
     Take lost minions' nodes out of the swarm (what the reactor runs on presence
     ``lost`` and key deletion): only minions the master itself sees gone (no
@@ -392,6 +392,12 @@ def retire(minions, grace=None, down_wait=60, timeout=5, event_tag=None):
 
     minions
         Minion ids: a list, or a comma-separated string.
+    nodes
+        Instead of ``minions``: Docker node ids of worker nodes (what the swarm
+        beacon's ``node/changed`` events carry). Those the managers list as not
+        Ready are drained and, still not Ready after ``grace``, removed, whether or
+        not their minion answers (its dockerd stays down). Managers, Ready nodes
+        and nodes not listed are left alone, under ``not_retired``.
     timeout
         Seconds to wait for the minions' answers to each call (default 5).
 
@@ -400,7 +406,12 @@ def retire(minions, grace=None, down_wait=60, timeout=5, event_tag=None):
     .. code-block:: bash
 
         salt-run swarm.retire '[worker3]' grace=60
+        salt-run swarm.retire nodes='[o1x2...]'
     """
+    if (minions is None) == (nodes is None):
+        return _fail("retire: give minions or nodes")
+    if nodes is not None:
+        return _retire_nodes(nodes, grace, down_wait, timeout, event_tag)
     try:
         minions = check_minion_list(minions)
     except SwarmError as exc:
@@ -410,10 +421,26 @@ def retire(minions, grace=None, down_wait=60, timeout=5, event_tag=None):
     fleet = _fleet(timeout)
     try:
         conf = fleet.swarm_pillar()
-        grace = float(conf.get("lost_grace", default("lost_grace")) if grace is None else grace)
-        return departures.retire(fleet, minions, conf, grace, float(down_wait))
+        return departures.retire(fleet, minions, conf, _grace(conf, grace), float(down_wait))
     except (SwarmError, SaltInvocationError) as exc:
         return _fail(f"retire {', '.join(map(repr, minions))}: {exc}")
+
+
+def _grace(conf, grace):
+    return float(conf.get("lost_grace", default("lost_grace")) if grace is None else grace)
+
+
+def _retire_nodes(nodes, grace, down_wait, timeout, event_tag):
+    if event_tag is not None:
+        log.info("swarm.retire: nodes %r asked by event %r", nodes, event_tag)
+    fleet = _fleet(timeout)
+    try:
+        nodes = nodes if isinstance(nodes, list) else [nodes]
+        return departures.retire_nodes(
+            fleet, nodes, _grace(fleet.swarm_pillar(), grace), float(down_wait)
+        )
+    except (SwarmError, SaltInvocationError) as exc:
+        return _fail(f"retire nodes {nodes!r}: {exc}")
 
 
 def recover(timeout=10, wait=60):

@@ -99,6 +99,22 @@ def test_tasks_pinned_to_the_node_have_nowhere_to_go():
     assert problems and "no other node may run its 1 task(s)" in problems[0]
 
 
+def test_tasks_that_fit_nowhere_else_by_their_reservation_stop_the_drain():
+    big = service("big", 3)
+    big["Spec"]["TaskTemplate"]["Resources"] = {"Reservations": {"NanoCPUs": 10**9}}
+    tasks = {"big": tasks_on("w1", "w1", "w2")}
+    cpus = {n.id: {"NanoCPUs": 2 * 10**9, "MemoryBytes": 2**30} for n in NODES}
+    managers_drained = NODES  # managers drain: only w2, w3, w4 may take tasks
+    room = mt.budget_problems([big], tasks, managers_drained, [NODES[3]], {}, cpus)
+    assert room == []  # w2 has 1 CPU left, w3 and w4 two each: 5 >= 2
+    tight = {**cpus, "w3": {"NanoCPUs": 0}, "w4": {"NanoCPUs": 0}}
+    problems = mt.budget_problems([big], tasks, NODES, [NODES[3]], {}, tight)
+    assert problems == [
+        "service big: the other nodes have room for 1 of its 2 task(s) (each reserves 1 CPU)"
+    ]
+    assert mt.budget_problems([big], tasks, NODES, [NODES[3]], {}) == []  # no capacity known
+
+
 @pytest.mark.parametrize(
     "conf, message",
     [

@@ -251,6 +251,46 @@ def test_presence_reactor(formula):
     assert_exactly(rendered, retire_chunk("swarm retire lost minions", ["worker2", "worker5"], tag))
 
 
+def test_node_down_reactor_hands_the_node_id_to_the_runner(formula):
+    tag = "salt/beacon/manager1/swarm/node/changed"
+    data = {
+        "node_id": "a" * 25,
+        "hostname": "w1",
+        "changes": {"status": {"old": "ready", "new": "down"}},
+    }
+    rendered = formula.render("swarm.reactor.node_down", tag=tag, data=data)
+    assert_exactly(
+        rendered,
+        {
+            "swarm retire down node": {
+                "runner.swarm.retire": [{"args": [{"nodes": ["a" * 25]}, {"event_tag": tag}]}]
+            }
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"node_id": "x", "changes": {"status": {"old": "down", "new": "ready"}}},
+        {"node_id": "x", "changes": {"availability": {"old": "active", "new": "drain"}}},
+        {"changes": {"status": {"new": "down"}}},
+    ],
+    ids=["back up", "availability", "no node"],
+)
+def test_node_down_reactor_ignores_other_changes(formula, data):
+    tag = "salt/beacon/manager1/swarm/node/changed"
+    assert formula.render("swarm.reactor.node_down", tag=tag, data=data) == {}
+
+
+@pytest.mark.parametrize("key", HOSTILE_IDS)
+def test_node_down_reactor_hostile_node_id_stays_data(formula, key):
+    data = {"node_id": HOSTILE[key], "changes": {"status": {"new": "down"}}}
+    rendered = formula.render("swarm.reactor.node_down", tag="t", data=data)
+    args = rendered["swarm retire down node"]["runner.swarm.retire"][0]["args"]
+    assert args == [{"nodes": [HOSTILE[key]]}, {"event_tag": "t"}]
+
+
 @pytest.mark.parametrize("key", HOSTILE_IDS)
 def test_presence_reactor_hostile_list(formula, key):
     lost = [HOSTILE[key], "worker2", HOSTILE[key] + "\n- worker1"]

@@ -327,3 +327,66 @@ def test_prune_names_a_refused_removal_and_fails(make, prune):
     assert got["refused"][0]["error"] == "m1: swarm.remove_node: refusing to remove n-w3: quorum"
     assert "tokens_rotated" not in got
     assert context == {"retcode": 1}
+
+
+# ---- swarm.retire nodes=[...] (the swarm beacon's node down, through the reactor) ----
+
+W1, M2 = "w1".ljust(25, "0"), "m2".ljust(25, "0")
+
+
+def beacon_rows(w1_status="down"):
+    return [
+        row("n-m1", "m1", "manager", availability="drain", leader=True),
+        row(M2, "m2", "manager", availability="drain", status="down", reachability="unreachable"),
+        row("n-m3", "m3", "manager", availability="drain"),
+        row(W1, "w1", status=w1_status),
+        row("w2".ljust(25, "0"), "w2"),
+    ]
+
+
+def test_a_worker_node_down_is_drained_then_removed_even_with_its_minion_up(make, clock):
+    fleet = make(rows=beacon_rows(), connected={"w1"})
+    got = departures.retire_nodes(fleet, [W1], grace=300, down_wait=60)
+    assert got["drained"] == ["w1"] and got["removed"] == ["w1"], got
+    assert got["tokens_rotated"] is True
+    assert fleet.changes() == [
+        ("m1", "swarm.node_update", [W1], {"availability": "drain"}),
+        ("m1", "swarm.remove_node", [W1], {}),
+        ("m1", "swarm.update", [], ROTATE),
+    ]
+    assert clock.slept[0] == 300
+    assert fleet.cache.fetch(BANK, departures.RETIRING_NODES) == {}
+
+
+def test_managers_ready_and_unlisted_nodes_are_left_alone_by_node(make, clock):
+    fleet = make(rows=beacon_rows(w1_status="ready"))
+    unknown = "z".ljust(25, "0")
+    got = departures.retire_nodes(fleet, [W1, M2, unknown], grace=300, down_wait=60)
+    assert got["not_retired"] == {
+        W1: "w1 is Ready",
+        M2: "m2 is a manager: never removed automatically",
+        unknown: "not in the managers' list",
+    }
+    assert got["comment"] == "no listed worker node is down: nothing to do"
+    assert fleet.changes() == [] and clock.slept == []
+
+
+@pytest.mark.parametrize("nodes", [[], ["*"], ["n-w1"], [{"id": "x"}], ["A" * 25]])
+def test_what_is_no_node_id_is_refused_before_anything(make, clock, nodes):
+    fleet = make(rows=beacon_rows())
+    with pytest.raises(SwarmError, match="expected Docker node ids"):
+        departures.retire_nodes(fleet, nodes, grace=0, down_wait=0)
+    assert fleet.calls == []
+
+
+def test_a_node_retire_under_way_is_not_started_again(make, clock):
+    fleet = make(rows=beacon_rows())
+    fleet.cache.store(BANK, departures.RETIRING_NODES, {W1: clock.now - 10})
+    got = departures.retire_nodes(fleet, [W1], grace=300, down_wait=60)
+    assert got["under_way"] == [W1] and fleet.changes() == []
+
+
+def test_the_runner_takes_minions_or_nodes_not_both(monkeypatch):
+    monkeypatch.setattr(runner, "__context__", {}, raising=False)
+    both = runner.retire(minions=["w1"], nodes=[W1])
+    assert both["retcode"] == 1 and "give minions or nodes" in both["error"]
