@@ -46,9 +46,7 @@ def read(client) -> dict:
     require_manager(client)
     listed = client.api.nodes()
     nodes = [node_view(n).as_dict() for n in listed]
-    capacity = {
-        n["ID"]: dict((n.get("Description") or {}).get("Resources") or {}) for n in listed
-    }
+    capacity = {n["ID"]: dict((n.get("Description") or {}).get("Resources") or {}) for n in listed}
     services = [_service(s) for s in client.api.services()]
     tasks: dict[str, list[dict]] = {s["ID"]: [] for s in services}
     for task in client.api.tasks(filters={"desired-state": "running"}):
