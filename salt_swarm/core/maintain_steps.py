@@ -23,6 +23,7 @@ KEYS = (
     "budget_wait",
     "drain_wait",
     "up_wait",
+    "expect_down",
     "timeout",
 )
 

@@ -1,5 +1,6 @@
-"""Durations and sizes as people write them in SLS ('1m30s', '500ms', '64M'), turned
-into what the Docker API takes (nanoseconds, bytes), and back for reports."""
+"""Durations, sizes and flags as people write them in SLS and on the command line
+('1m30s', '500ms', '64M', 'false'), turned into what the Docker API and the code take
+(nanoseconds, bytes, booleans), and back for reports."""
 
 from __future__ import annotations
 
@@ -13,6 +14,13 @@ _DURATION_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": NS, "m": 60 * NS, "h
 _DURATION_NS["d"] = 24 * _DURATION_NS["h"]
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$", re.IGNORECASE)
 _SIZE_FACTOR = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def truthy(value) -> bool:
+    """A flag as given: 'false', 'no', 'off', '0' and '' are False, as is any falsy value."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("0", "false", "no", "off", "")
+    return bool(value)
 
 
 def duration_ns(value, field: str) -> int:

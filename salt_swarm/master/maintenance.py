@@ -72,6 +72,7 @@ class Run:
     wanted: dict[str, str]  # minion -> availability pillar gives it (members only)
     budgets: dict = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
+    expect_down: bool = False  # the action takes the node down (a reboot): wait for that first
 
 
 class Stopped(SwarmError):
@@ -291,6 +292,16 @@ def _one_step(cluster: Cluster, run: Run, step: list[NodeView], record, progress
         raise Stopped(
             "action", step, "; ".join(f"{m}: {run.action} failed: {e}" for m, e in failures.items())
         )
+    if run.expect_down:
+
+        def gone():
+            states = cluster.local_states(minions)
+            up = [m for m in minions if (states.get(m) or {}).get("state") == "active"]
+            return not up, f"still up after the action: {', '.join(up)}"
+
+        ok, why = _wait(cluster, run, run.limits.up_wait, gone)
+        if not ok:
+            raise Stopped("down", step, f"after {run.limits.up_wait:.0f} s: {why}")
     lap("action")
 
     def back():

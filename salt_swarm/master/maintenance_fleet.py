@@ -19,6 +19,7 @@ from salt_swarm.core.cluster import node_view
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.secrets import redact
 from salt_swarm.core.settings import default
+from salt_swarm.core.units import truthy
 from salt_swarm.master.fleet import BANK, Fleet, active_managers, api_shape
 from salt_swarm.master.maintenance import Limits, Look, Run
 from salt_swarm.master.targets import pillar_managers, target
@@ -151,7 +152,7 @@ class FleetCluster:
             events.fire_event(data, EVENT_PREFIX + stage)
 
 
-def prepare(fleet: Fleet, tgt, tgt_type, action: Action, limits: Limits):
+def prepare(fleet: Fleet, tgt, tgt_type, action: Action, limits: Limits, expect_down=False):
     """(Run, FleetCluster, minions matched that are no swarm member), or
     SaltInvocationError / SwarmError before anything changes."""
     conf = fleet.swarm_pillar()
@@ -196,15 +197,17 @@ def prepare(fleet: Fleet, tgt, tgt_type, action: Action, limits: Limits):
     wanted = {w: "active" for w in workers}
     wanted |= {m: "drain" if drain_managers else "active" for m in managers}
     key = json.dumps([tgt, tgt_type, action.fun, action.arg, action.kwarg], sort_keys=True)
-    run = Run(key, action.text, node_of, wanted, budgets, limits)
+    run = Run(key, action.text, node_of, wanted, budgets, limits, bool(expect_down))
     return run, FleetCluster(fleet, managers, action, limits.up_wait), sorted(not_members)
 
 
-def run_maintenance(fleet: Fleet, tgt, tgt_type, action: Action, limits: Limits, test, fresh):
+def run_maintenance(
+    fleet: Fleet, tgt, tgt_type, action: Action, limits: Limits, test, fresh, expect_down=False
+):
     """The runner's and the state's one entry: the plan (``test``) or the run."""
     from salt_swarm.master import maintenance
 
-    run, cluster, not_members = prepare(fleet, tgt, tgt_type, action, limits)
+    run, cluster, not_members = prepare(fleet, tgt, tgt_type, action, limits, expect_down)
     progress = CacheProgress(fleet.opts)
     if fresh and not test:
         progress.clear()
@@ -238,12 +241,14 @@ def limits_from(batch=1, budget_wait=60, drain_wait=120, up_wait=300) -> Limits:
 def state_return(fleet: Fleet, ret: dict, tgt, tgt_type, options: dict, test: bool) -> dict:
     """The state ``swarm.maintained``: the report as ``changes`` (what was maintained,
     or with ``test`` the plan), the stop as a failure."""
-    fresh = bool(options.pop("fresh"))
+    fresh = truthy(options.pop("fresh"))
+    expect_down = truthy(options.pop("expect_down"))
     try:
         action = Action.given(
             options.pop("sls"), options.pop("fun"), options.pop("arg"), options.pop("kwarg")
         )
-        report = run_maintenance(fleet, tgt, tgt_type, action, limits_from(**options), test, fresh)
+        limits = limits_from(**options)
+        report = run_maintenance(fleet, tgt, tgt_type, action, limits, test, fresh, expect_down)
     except (SwarmError, SaltInvocationError) as exc:
         return {**ret, "result": False, "comment": f"maintain: {exc}"}
     if test:

@@ -50,6 +50,7 @@ try:
     from salt_swarm.core.mine_data import MINE_ADDR, MINE_TOKEN
     from salt_swarm.core.secrets import check_role, redact, unlock_key_hidden
     from salt_swarm.core.settings import default as setting_default
+    from salt_swarm.core.units import truthy as _truthy
     from salt_swarm.version import __version__
 
     HAS_DOCKER_SDK = True
@@ -92,12 +93,6 @@ def _settings():
         tls_verify=None if verify is None else _truthy(verify),
         timeout=int(_conf("timeout", DEFAULT_TIMEOUT)),
     )
-
-
-def _truthy(value):
-    if isinstance(value, str):
-        return value.strip().lower() not in ("0", "false", "no", "off", "")
-    return bool(value)
 
 
 @contextmanager

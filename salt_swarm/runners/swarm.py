@@ -21,6 +21,7 @@ from salt_swarm.core import status as status_report
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.minion_ids import check_minion_list
 from salt_swarm.core.settings import default
+from salt_swarm.core.units import truthy
 from salt_swarm.master import (
     checks,
     departures,
@@ -485,6 +486,7 @@ def maintain(
     budget_wait=60,
     drain_wait=120,
     up_wait=300,
+    expect_down=False,
     timeout=10,
 ):
     """
@@ -520,6 +522,11 @@ def maintain(
     drain_wait, up_wait
         Seconds for a drained node's tasks to run elsewhere; for the node to be back
         after the action, and again for its tasks.
+    expect_down
+        The action takes the node down and returns before it goes (a reboot, e.g.
+        ``fun=system.reboot arg='[1]'``, which reboots a minute later): wait, up to
+        ``up_wait``, until its minion no longer reports an active member, then for
+        it to come back.
     timeout
         Seconds to wait for the minions' answers to each call (default 10); the
         action gets ``up_wait``.
@@ -531,12 +538,20 @@ def maintain(
         salt-run swarm.maintain 'worker*' sls=patch test=True
         salt-run swarm.maintain '*' fun=pkg.upgrade batch=2
         salt-run swarm.maintain '*' fun=cmd.run arg='["systemctl restart docker"]'
+        salt-run swarm.maintain 'worker*' fun=system.reboot arg='[1]' expect_down=True
     """
     try:
         action = maintenance_fleet.Action.given(sls, fun, arg, kwarg)
         limits = maintenance_fleet.limits_from(batch, budget_wait, drain_wait, up_wait)
         report = maintenance_fleet.run_maintenance(
-            _fleet(timeout), tgt, tgt_type, action, limits, bool(test), bool(fresh)
+            _fleet(timeout),
+            tgt,
+            tgt_type,
+            action,
+            limits,
+            truthy(test),
+            truthy(fresh),
+            truthy(expect_down),
         )
     except (SwarmError, SaltInvocationError) as exc:
         return _fail(f"maintain: {exc}")

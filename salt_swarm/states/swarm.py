@@ -745,6 +745,7 @@ def maintained(
     budget_wait=60,
     drain_wait=120,
     up_wait=300,
+    expect_down=False,
     timeout=10,
 ):
     """
@@ -756,9 +757,10 @@ def maintained(
     again resumes there. ``test=True`` reports the order and the checks. Runs on the
     master (orchestrate SLS ``swarm.maintain``).
 
-    tgt, tgt_type, sls, fun, arg, kwarg, batch, fresh, budget_wait, drain_wait, up_wait, timeout
+    tgt, tgt_type, sls, fun, arg, kwarg, batch, fresh, budget_wait, drain_wait, up_wait, expect_down, timeout
         As for the runner ``swarm.maintain``: the minions, the action, workers at
-        once, forget another unfinished run, and the waits in seconds.
+        once, forget another unfinished run, the waits in seconds, and whether the
+        action takes the node down (a reboot).
 
     CLI Example:
 
@@ -782,6 +784,7 @@ def maintained(
         budget_wait=budget_wait,
         drain_wait=drain_wait,
         up_wait=up_wait,
+        expect_down=expect_down,
     )
     fleet = _fleet()
     fleet.timeout = float(timeout)

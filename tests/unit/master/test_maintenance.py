@@ -184,3 +184,30 @@ def test_a_manager_step_waits_for_quorum():
     run.minions = {"m2": "minion-m2"}
     report = mt.maintain(swarm, run, Store())
     assert report["stopped"]["stage"] == "checks" and "fewer than quorum" in report["comment"]
+
+
+def test_a_reboot_is_waited_for_going_down_before_coming_back():
+    swarm = Swarm()
+    answers = iter([{"state": "active"}, None, None, {"state": "active"}])
+    asked = []
+
+    def local_states(minions):
+        asked.append(list(minions))
+        return {m: next(answers, {"state": "active"}) for m in minions}
+
+    swarm.local_states = local_states
+    run = a_run(swarm)
+    run.minions = {"w1": "minion-w1"}
+    run.expect_down = True
+    run.limits.up_wait = 5
+    assert mt.maintain(swarm, run, Store())["result"] is True
+    assert len(asked) >= 3  # up, then down, then back
+
+
+def test_a_reboot_that_never_goes_down_stops_there():
+    swarm = Swarm()
+    run = a_run(swarm)
+    run.minions = {"w1": "minion-w1"}
+    run.expect_down = True
+    report = mt.maintain(swarm, run, Store())
+    assert report["stopped"]["stage"] == "down" and "still up" in report["comment"]
