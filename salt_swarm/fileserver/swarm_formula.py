@@ -14,9 +14,14 @@ Enable it in the master config, after ``roots`` (a ``swarm/`` folder in your own
 
 The formula is served in every saltenv. ``salt-run fileserver.file_list
 backend=swarm_formula`` lists it.
+
+It also hands each minion joining in an orchestrate its own sealed join token, at
+``salt://_swarm_sealed/<jid>/<digest of its id>`` while the job's tokens are kept
+(core/sealed_pull.py); these are never listed.
 """
 
 import contextlib
+import hashlib
 import logging
 import os
 
@@ -24,10 +29,12 @@ import salt.utils.gzip_util
 import salt.utils.hashutils
 
 from salt_swarm import packaged_formula as formula
+from salt_swarm.core import sealed_pull
 
 log = logging.getLogger(__name__)
 
 __virtualname__ = "swarm_formula"
+SEALED = "sealed:"  # fnd["path"] of a sealed token: no file on disk
 
 
 def __virtual__():
@@ -43,9 +50,24 @@ def envs():
     return ["base"]
 
 
+def _sealed(rel: str) -> bytes | None:
+    from salt_swarm.master import sealed_store
+
+    found = sealed_pull.parse_path(rel)
+    token = sealed_store.fetch(__opts__, *found) if found else None
+    return token.encode() if token else None
+
+
 def find_file(path, saltenv="base", **kwargs):
-    """``{path, rel, stat}`` of ``path`` when it is a file of the formula."""
+    """``{path, rel, stat}`` of ``path`` when it is a file of the formula (or a
+    sealed token kept for a join)."""
     fnd = {"path": "", "rel": ""}
+    if path and path.startswith(sealed_pull.FOLDER + "/"):
+        token = _sealed(path)
+        if token is not None:
+            fnd["path"], fnd["rel"] = f"{SEALED}{path}", path
+            fnd["stat"] = [0o100400, 0, 0, 1, 0, 0, len(token), 0, 0, 0]
+        return fnd
     full = formula.relative(os.path.normpath(path)) if path else None
     if full is None:
         return fnd
@@ -59,6 +81,11 @@ def serve_file(load, fnd):
     """One chunk of a formula file, from ``load["loc"]``."""
     ret = {"data": "", "dest": ""}
     if "path" not in load or "loc" not in load or not fnd.get("path"):
+        return ret
+    if fnd["path"].startswith(SEALED):
+        token = _sealed(fnd.get("rel", ""))
+        if token is not None:
+            ret["dest"], ret["data"] = fnd["rel"], token[load["loc"] :]
         return ret
     full = formula.relative(fnd.get("rel", ""))
     if full is None or str(full) != fnd["path"]:
@@ -77,9 +104,14 @@ def serve_file(load, fnd):
 
 def file_hash(load, fnd):
     """``{hsum, hash_type}`` of a formula file (files are small: hashed each time)."""
+    hash_type = __opts__.get("hash_type", "sha256")
+    if fnd.get("path", "").startswith(SEALED):
+        token = _sealed(fnd.get("rel", ""))
+        if token is None:
+            return {}
+        return {"hsum": hashlib.new(hash_type, token).hexdigest(), "hash_type": hash_type}
     if "path" not in load or not fnd.get("path") or not os.path.isfile(fnd["path"]):
         return {}
-    hash_type = __opts__.get("hash_type", "sha256")
     return {"hsum": salt.utils.hashutils.get_hash(fnd["path"], hash_type), "hash_type": hash_type}
 
 

@@ -7,7 +7,9 @@ every entry's ``allow_tgt``). Here the master reads its own mine cache once, sea
 the role's token to each joining minion's accepted key, bound to the role, the job
 and a few minutes (salt_swarm.core.sealed), and publishes one ``swarm.join`` to all
 of them: the job's arguments, and so the job cache and every minion that sees the
-publish, only ever hold sealed tokens. Only the managers' own entries are read
+publish, only ever hold sealed tokens. With the fileserver backend ``swarm_formula``
+the publish holds only a reference and each joiner fetches its own sealed token
+(core/sealed_pull.py): the bytes grow with the joiners, not with their square. Only the managers' own entries are read
 (pillar's managers, passed in): a minion may store anything under its own id.
 """
 
@@ -18,10 +20,10 @@ import time
 import salt.utils.jid
 
 from salt_swarm import salt_internals
-from salt_swarm.core import mine_data, sealed
+from salt_swarm.core import mine_data, sealed, sealed_pull
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.secrets import check_role, redact
-from salt_swarm.master import checks
+from salt_swarm.master import checks, sealed_store
 
 MINE_ADDR = mine_data.MINE_ADDR
 MINE_TOKEN = mine_data.MINE_TOKEN
@@ -103,11 +105,11 @@ def join_members(
         )
     jid = salt.utils.jid.gen_jid(fleet.opts)
     binding = sealed.Binding(role=role, jid=jid, expires=int(time.time()) + sealed.TTL)
-    kwarg = {
-        "role": role,
-        "managers": found["managers"],
-        "sealed_token": sealed_tokens(fleet.opts, members, found["tokens"][role], binding),
-    }
+    tokens = sealed_tokens(fleet.opts, members, found["tokens"][role], binding)
+    if sealed_store.available(fleet.opts):  # each joiner fetches its own: O(1) per publish
+        sealed_store.keep(fleet.opts, jid, tokens, binding.expires)
+        tokens = sealed_pull.reference(jid)
+    kwarg = {"role": role, "managers": found["managers"], "sealed_token": tokens}
     if availability:
         kwarg["availability"] = availability
     if mine_update:

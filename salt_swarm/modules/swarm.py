@@ -11,6 +11,8 @@ comment and error masks them.
 """
 
 import logging
+import os
+import shutil
 import time
 from contextlib import contextmanager
 
@@ -27,6 +29,7 @@ try:
         mine_data,
         role_targets,
         sealed,
+        sealed_pull,
         secret_versions,
         swarm_init,
         swarm_join,
@@ -491,9 +494,29 @@ def _given_token(role, managers, token, sealed_token, jid):
 def _unseal(sealed_token, role, jid):
     """The join token the master sealed to this minion's key for ``role`` in job ``jid``
     (salt_swarm.core.sealed)."""
+    pulled_for = sealed_pull.referenced_jid(sealed_token)
+    if pulled_for is not None:
+        sealed_token = _pull_sealed(pulled_for)
     mine = sealed.pick(sealed_token, __opts__["id"])
     key = salt_internals.minion_private_key(__opts__)
     return sealed.unseal(key, mine, role, jid, time.time())
+
+
+def _pull_sealed(jid):
+    """This minion's sealed token of job ``jid``, fetched from the master's
+    fileserver (core/sealed_pull.py); the copy the file client caches is removed."""
+    path = sealed_pull.path(jid, __opts__["id"])
+    try:
+        found = __salt__["cp.get_file_str"](f"salt://{path}", saltenv="base")
+    finally:
+        cached = os.path.join(__opts__["cachedir"], "files", "base", sealed_pull.FOLDER, jid)
+        shutil.rmtree(cached, ignore_errors=True)
+    if not found:
+        raise SwarmError(
+            f"sealed_token: the master holds no token sealed for this minion in job {jid} "
+            "(expired, or the fileserver backend swarm_formula is not enabled)"
+        )
+    return found.strip()
 
 
 def store_join(

@@ -6,11 +6,13 @@ import json
 import time
 
 import pytest
+import salt.cache
 import salt.config
 import salt.utils.jid
 
 from lab import swarms
 from salt_swarm.core import sealed as sealed_box
+from salt_swarm.core import sealed_pull
 from salt_swarm.core.sealed import PREFIX
 from salt_swarm.master import joins
 from tests.integration.conftest import PILLARS, SECRET, orchestrate
@@ -54,8 +56,14 @@ def test_the_orchestrate_joins_members_with_tokens_sealed_to_each_minion(
     assert sorted(by_target) == ["['host2']", "['host3']", "['host4']"], jobs
     worker_job = by_target["['host4']"]
     assert worker_job["role"] == "worker"
-    assert set(worker_job["sealed_token"]) == {"host4"}
-    assert worker_job["sealed_token"]["host4"].startswith(PREFIX)
+    # The lab's master serves swarm_formula: the publish carries only a reference to
+    # the job's sealed tokens, which each joiner fetched for itself.
+    worker_jid = next(jid for jid, (target, _) in jobs.items() if str(target) == "['host4']")
+    assert worker_job["sealed_token"] == f"{sealed_pull.PREFIX}{worker_jid}"
+    kept = salt.cache.factory(salt.config.master_config(lab.master_config_file)).fetch(
+        sealed_pull.BANK, worker_jid
+    )
+    assert list(kept["tokens"].values())[0].startswith(PREFIX)
     assert by_target["['host2']"]["availability"] == "drain"
     assert by_target["['host2']"]["mine_update"] is True
     # Nothing usable anywhere in those jobs, nor in the orchestrate's output.

@@ -142,3 +142,61 @@ def test_one_minions_call_is_an_exact_list_target_whatever_its_id_holds():
     for minion in ("host*", "a,host1", "host[1-3]"):
         assert fleet.call(minion, "swarm.info") == {"ok": True}
     assert published == [(["host*"], "list"), (["a,host1"], "list"), (["host[1-3]"], "list")]
+
+
+class MemCache:
+    def __init__(self):
+        self.banks = {}
+
+    def store(self, bank, key, data):
+        self.banks.setdefault(bank, {})[key] = data
+
+    def fetch(self, bank, key):
+        return self.banks.get(bank, {}).get(key, {})
+
+    def list(self, bank):
+        return list(self.banks.get(bank, {}))
+
+    def flush(self, bank, key=None):
+        self.banks.get(bank, {}).pop(key, None)
+
+
+def test_with_the_fileserver_backend_the_publish_holds_a_reference_each_joiner_fetches(
+    master, monkeypatch
+):
+    from salt_swarm.core import sealed_pull
+    from salt_swarm.fileserver import swarm_formula
+    from salt_swarm.master import sealed_store
+
+    cache = MemCache()
+    monkeypatch.setattr(sealed_store.salt.cache, "factory", lambda opts: cache)
+    old = sealed_pull.kept({"w9": "sswseal2:old"}, expires=int(time.time()) - 1)
+    cache.store(sealed_pull.BANK, "1" * 20, old)  # an expired job's tokens go
+    master["w2"] = PUB
+    fleet = FakeFleet({m: {"retcode": 0, "ret": {"changed": True}} for m in ("w1", "w2")})
+    fleet.opts["fileserver_backend"] = ["roots", "swarm_formula"]
+    joins.join_members(fleet, ["w1", "w2"], "worker", ["m1"])
+    ((_, _, kwarg, jid),) = fleet.client.published
+    assert kwarg["sealed_token"] == f"sswpull1:{jid}"  # the same few bytes for any number
+    assert cache.list(sealed_pull.BANK) == [jid]
+
+    # The fileserver serves w1's own sealed token at its path; nothing at another.
+    monkeypatch.setattr(swarm_formula, "__opts__", {"hash_type": "sha256"}, raising=False)
+    rel = sealed_pull.path(jid, "w1")
+    fnd = swarm_formula.find_file(rel)
+    served = swarm_formula.serve_file({"path": rel, "loc": 0}, fnd)["data"].decode()
+    assert sealed.unseal(KEY, served, "worker", jid, time.time()) == TOKENS["worker"]
+    assert swarm_formula.file_hash({"path": rel}, fnd)["hsum"]
+    assert swarm_formula.find_file(sealed_pull.path(jid, "w3"))["path"] == ""
+    assert swarm_formula.find_file(f"_swarm_sealed/{jid}/../../etc/passwd")["path"] == ""
+    assert not any("_swarm_sealed" in f for f in swarm_formula.file_list({}))
+
+
+def test_a_reference_is_a_job_id_and_nothing_else():
+    from salt_swarm.core import sealed_pull
+
+    assert sealed_pull.referenced_jid("sswpull1:" + "2" * 20) == "2" * 20
+    assert sealed_pull.referenced_jid("sswseal2:abc") is None
+    assert sealed_pull.referenced_jid({"w1": "x"}) is None
+    with pytest.raises(SwarmError, match="no reference"):
+        sealed_pull.referenced_jid("sswpull1:../x")
