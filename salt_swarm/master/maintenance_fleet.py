@@ -1,7 +1,7 @@
 """The rolling maintenance over the real fleet: which nodes the target names, the
 availability pillar gives each, the maintenance action on the minions, readings
 through the pillar managers, the run's progress in the master cache and an event
-per stage (``salt/swarm/maintain/<stage>``) for anyone following the run.
+per stage (``salt/swarm/progress/maintain/<stage>``) for anyone following the run.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 
 import salt.cache
-import salt.utils.event
 from salt.exceptions import SaltInvocationError
 
 from salt_swarm.core import maintenance as logic
@@ -20,12 +19,12 @@ from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.secrets import redact
 from salt_swarm.core.settings import default
 from salt_swarm.core.units import truthy
+from salt_swarm.master import progress
 from salt_swarm.master.fleet import BANK, Fleet, active_managers, api_shape
 from salt_swarm.master.maintenance import Limits, Look, Run
 from salt_swarm.master.targets import pillar_managers, target
 
 PROGRESS_KEY = "maintenance"
-EVENT_PREFIX = "salt/swarm/maintain/"
 _FUNCTION = re.compile(r"^[A-Za-z_][\w]*\.[A-Za-z_][\w]*$")
 
 
@@ -113,6 +112,7 @@ class FleetCluster:
     under way are not asked)."""
 
     def __init__(self, fleet: Fleet, managers: list[str], action: Action, action_timeout: float):
+        self.echo = None  # a line per stage for a terminal (the runner's progress)
         self.fleet = fleet
         self.managers = list(managers)
         self.action = action
@@ -146,10 +146,9 @@ class FleetCluster:
         return self.fleet.infos(minions)[0]
 
     def progress(self, stage, data) -> None:
-        with salt.utils.event.get_master_event(
-            self.fleet.opts, self.fleet.opts["sock_dir"], listen=False
-        ) as events:
-            events.fire_event(data, EVENT_PREFIX + stage)
+        progress.fire(self.fleet.opts, f"maintain/{stage}", data)
+        if self.echo:
+            self.echo(progress.line(f"{progress.PREFIX}maintain/{stage}", data))
 
 
 def prepare(fleet: Fleet, tgt, tgt_type, action: Action, limits: Limits, expect_down=False):
@@ -202,12 +201,22 @@ def prepare(fleet: Fleet, tgt, tgt_type, action: Action, limits: Limits, expect_
 
 
 def run_maintenance(
-    fleet: Fleet, tgt, tgt_type, action: Action, limits: Limits, test, fresh, expect_down=False
+    fleet: Fleet,
+    tgt,
+    tgt_type,
+    action: Action,
+    limits: Limits,
+    test,
+    fresh,
+    expect_down=False,
+    echo=None,
 ):
-    """The runner's and the state's one entry: the plan (``test``) or the run."""
+    """The runner's and the state's one entry: the plan (``test``) or the run;
+    ``echo`` gets a line per stage."""
     from salt_swarm.master import maintenance
 
     run, cluster, not_members = prepare(fleet, tgt, tgt_type, action, limits, expect_down)
+    cluster.echo = echo
     progress = CacheProgress(fleet.opts)
     if fresh and not test:
         progress.clear()

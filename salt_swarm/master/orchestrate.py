@@ -18,7 +18,7 @@ from salt.exceptions import SaltInvocationError
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.state_returns import fail as _fail
 from salt_swarm.core.state_returns import new as _ret
-from salt_swarm.master import checks, joins
+from salt_swarm.master import checks, joins, progress
 from salt_swarm.master.fleet import Fleet
 
 
@@ -30,6 +30,7 @@ class RunRecord:
     settled: dict | None = None  # {manager, rows}: the node list read after the settings
 
 
+@progress.reported("step")
 def first_manager(fleet: Fleet, record: RunRecord, name, minion, options, availability, test):
     ret = _ret(name)
     kwargs = dict(options or {})
@@ -60,6 +61,7 @@ def first_manager(fleet: Fleet, record: RunRecord, name, minion, options, availa
     return ret
 
 
+@progress.reported("step")
 def members_joined(fleet: Fleet, record: RunRecord, name, members, role, managers, test, **how):
     """``how``: availability, mine_update, addr_function, token_function, settle."""
     ret = _ret(name)
@@ -144,6 +146,7 @@ def _settled_note(ret, record: RunRecord, settled):
     return f"node settings through {settled['manager']}: {count} node(s) changed"
 
 
+@progress.reported("step")
 def settled(fleet: Fleet, record: RunRecord, name, nodes, managers, wait, test):
     ret = _ret(name)
     try:
@@ -174,6 +177,7 @@ def settled(fleet: Fleet, record: RunRecord, name, nodes, managers, wait, test):
     return ret
 
 
+@progress.reported("done")
 def conforms(
     fleet: Fleet | None,
     record: RunRecord,

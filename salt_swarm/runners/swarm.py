@@ -502,8 +502,8 @@ def maintain(
     stops the run and leaves the node drained, saying which node, at which stage
     and why (salt-run exits with 1); the same command again resumes with that node
     (the progress is kept in the master cache). ``test=True`` gives the order and
-    what each step's checks find now. Events ``salt/swarm/maintain/<stage>`` follow
-    the run.
+    what each step's checks find now. Each stage prints a line as it goes, and fires
+    ``salt/swarm/progress/maintain/<stage>`` (``salt-run swarm.watch`` follows it).
 
     tgt, tgt_type
         The minions to maintain (a glob by default); matched minions in no swarm
@@ -552,6 +552,7 @@ def maintain(
             truthy(test),
             truthy(fresh),
             truthy(expect_down),
+            _progress_line,
         )
     except (SwarmError, SaltInvocationError) as exc:
         return _fail(f"maintain: {exc}")
@@ -559,3 +560,61 @@ def maintain(
         __context__["retcode"] = 1
         report["retcode"] = 1
     return report
+
+
+def _progress_line(text):
+    """A line salt-run prints while the runner still works."""
+    try:
+        __jid_event__.fire_event({"message": text, "outputter": "swarm_progress"}, "progress")
+    except NameError:  # called as code, not through salt-run
+        log.info("%s", text)
+
+
+def watch(timeout=3600, end=None):
+    """
+    Follow a running ``swarm.bootstrap`` orchestrate or ``swarm.maintain`` from
+    another terminal: a line per step (or maintenance stage) as the master's
+    progress events come (``salt/swarm/progress/...``: step, result, minions joined),
+    until the bootstrap's final check, or the maintenance is done or stopped; then
+    the swarm as ``swarm.status`` shows it.
+
+    timeout
+        Seconds to follow at most (default 3600); the status table comes either way.
+    end
+        Stop at this event instead (``bootstrap/done``, ``maintain/done``,
+        ``maintain/stopped``); by default the first of them.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run state.orchestrate swarm.bootstrap &
+        salt-run swarm.watch
+    """
+    import salt.utils.event
+
+    from salt_swarm.master import progress
+
+    ends = (end,) if end else progress.ENDS
+    deadline = time.monotonic() + float(timeout)
+    seen = 0
+    with salt.utils.event.get_master_event(__opts__, __opts__["sock_dir"], listen=True) as bus:
+        bus.subscribe(progress.PREFIX)
+        _progress_line(f"following {progress.PREFIX}* until {' or '.join(ends)}")
+        while time.monotonic() < deadline:
+            event = bus.get_event(wait=1, tag=progress.PREFIX, full=True)
+            if not event:
+                continue
+            seen += 1
+            _progress_line(progress.line(event["tag"], event.get("data") or {}))
+            if event["tag"][len(progress.PREFIX) :] in ends:
+                break
+        else:
+            _progress_line(f"stopped following after {float(timeout):g} s")
+    try:
+        data = _status(10)
+    except (SwarmError, SaltInvocationError) as exc:
+        return _fail(f"watch: {seen} progress event(s); then: {exc}")
+    if __opts__.get("fun") != "swarm.watch" or __opts__.get("output"):
+        return data
+    return {"outputter": "swarm_status", "data": data}

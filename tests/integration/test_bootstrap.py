@@ -1,5 +1,8 @@
 """salt-run state.orchestrate swarm.bootstrap on the lab: 3 managers + 1 worker from bare nodes."""
 
+import os
+import subprocess
+
 import pytest
 
 from lab import swarms
@@ -118,3 +121,40 @@ def test_highstate_on_a_minion_in_no_role_does_nothing(lab, lab_hosts, bootstrap
     res = lab.salt_json("extra1", "state.apply", "swarm")
     assert res.retcode == 0, res.output
     assert swarms.local_state(lab, "extra1")["LocalNodeState"] == "inactive"
+
+
+def test_watch_follows_a_running_bootstrap_step_by_step_then_shows_the_table(
+    lab, lab_hosts, bootstrap_pillar
+):
+    """salt-run swarm.watch in another process prints each step as the orchestrate
+    fires its progress event, stops at the final check, then prints swarm.status."""
+    watch = subprocess.Popen(
+        lab.salt_run_argv("swarm.watch", "timeout=300"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
+    try:
+        head = []  # until the line it prints once it listens on the master's bus
+        while not (head and head[-1].startswith("following salt/swarm/progress/")):
+            head.append(watch.stdout.readline())
+            assert head[-1] and len(head) < 20, head
+        run = orchestrate(lab)
+        out, _ = watch.communicate(timeout=120)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+    assert run.ok, run.out
+    assert watch.returncode == 0, out
+    lines = out.splitlines()
+    steps = [i for i, line in enumerate(lines) if line.startswith("[ok] swarm ")]
+    assert [lines[i].split(",")[0].split(":")[0] for i in steps[:2]] == [
+        "[ok] swarm first manager",
+        "[ok] swarm manager 1",
+    ], out
+    assert any(line.startswith("[ok] swarm workers, 1 joined") for line in lines), out
+    assert any(line.startswith("[ok] swarm conforms to pillar") for line in lines), out
+    table = out[out.index("[ok] swarm conforms to pillar") :]
+    assert all(h in table for h in lab_hosts), out  # the status table after the last step
+    assert not SECRET.search(out)
