@@ -178,10 +178,16 @@ def maintain(cluster: Cluster, run: Run, progress: Progress) -> dict:
         "maintained": [],
     }
     cluster.progress("start", {"steps": len(steps), "done": len(done)})
+    step: list[NodeView] = []
     try:
         for index, step in enumerate(_ordered_again(cluster, run, steps)):
             started = time.monotonic()
-            stages = _one_step(cluster, run, step, record, progress)
+            try:
+                stages = _one_step(cluster, run, step, record, progress)
+            except Stopped:
+                raise
+            except SwarmError as exc:  # a manager gone, a change refused: stop right here
+                raise Stopped("error", step, str(exc)) from None
             for node in step:
                 report["maintained"].append(
                     {
@@ -207,9 +213,10 @@ def maintain(cluster: Cluster, run: Run, progress: Progress) -> dict:
         report["comment"] = (
             f"stopped at {', '.join(_hostnames(stop.nodes))} ({stop.stage}): {stop.reason}"
             + (
-                "; the node stays drained: a re-run resumes with it"
-                if stop.stage != "checks"
-                else "; nothing was drained: a re-run resumes with it"
+                "; stopped before its drain: a re-run resumes with it"
+                if stop.stage == "checks"
+                else "; the node stays as it is (drained once its drain began): a re-run "
+                "resumes with it"
             )
         )
         cluster.progress("stopped", report["stopped"])

@@ -180,7 +180,7 @@ def test_a_budget_no_drain_can_meet_stops_before_draining(lab, seven):
         assert code == 1 and report["result"] is False, out
         assert report["stopped"]["stage"] == "checks", out
         assert "service pinned" in report["comment"] and "host5" in report["comment"], out
-        assert "nothing was drained" in report["comment"]
+        assert "stopped before its drain" in report["comment"]
         host5 = next(n for n in seven.api.nodes() if n["Description"]["Hostname"] == "host5")
         assert host5["Spec"]["Availability"] == "active"
         assert running(seven, "pinned") == 1

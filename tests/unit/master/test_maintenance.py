@@ -139,7 +139,7 @@ def test_a_budget_that_cannot_be_met_stops_before_any_drain():
     report = mt.maintain(swarm, a_run(swarm, {"web": {"min_running": 1}}), store)
     assert report["result"] is False
     assert report["stopped"]["nodes"] == ["w1"] and report["stopped"]["stage"] == "checks"
-    assert "service web" in report["comment"] and "nothing was drained" in report["comment"]
+    assert "service web" in report["comment"] and "stopped before its drain" in report["comment"]
     assert swarm.availability_calls == [] and swarm.acted == []
 
 
@@ -211,3 +211,22 @@ def test_a_reboot_that_never_goes_down_stops_there():
     run.expect_down = True
     report = mt.maintain(swarm, run, Store())
     assert report["stopped"]["stage"] == "down" and "still up" in report["comment"]
+
+
+def test_a_manager_that_stops_answering_mid_run_stops_the_run_naming_the_node():
+    swarm, store = Swarm(), Store()
+    calls = []
+    real = swarm.set_availability
+
+    def refuse_after_drain(node_id, availability, avoid):
+        calls.append((node_id, availability))
+        if availability != "drain":
+            raise SwarmError("no active manager could run swarm.node_update")
+        real(node_id, availability, avoid)
+
+    swarm.set_availability = refuse_after_drain
+    report = mt.maintain(swarm, a_run(swarm), store)
+    assert report["result"] is False and report["stopped"]["stage"] == "error"
+    assert report["stopped"]["nodes"] == ["w1"]
+    assert "no active manager" in report["comment"]
+    assert store.record["stopped"]["nodes"] == ["w1"] and store.record["done"] == []
