@@ -502,7 +502,8 @@ def maintain(
     stops the run and leaves the node drained, saying which node, at which stage
     and why (salt-run exits with 1); the same command again resumes with that node
     (the progress is kept in the master cache). ``test=True`` gives the order and
-    what each step's checks find now. Each stage prints a line as it goes, and fires
+    what each step's checks find now. Each stage prints a line as it goes (unless
+    ``--out`` is given: the output stays one document), and fires
     ``salt/swarm/progress/maintain/<stage>`` (``salt-run swarm.watch`` follows it).
 
     tgt, tgt_type
@@ -563,7 +564,11 @@ def maintain(
 
 
 def _progress_line(text):
-    """A line salt-run prints while the runner still works."""
+    """A line salt-run prints while the runner still works; none when the caller
+    chose an outputter (``--out=json`` stays one document) or called it as code."""
+    if __opts__.get("output") or not str(__opts__.get("fun", "")).startswith("swarm."):
+        log.info("%s", text)
+        return
     try:
         __jid_event__.fire_event({"message": text, "outputter": "swarm_progress"}, "progress")
     except NameError:  # called as code, not through salt-run
@@ -576,7 +581,8 @@ def watch(timeout=3600, end=None):
     another terminal: a line per step (or maintenance stage) as the master's
     progress events come (``salt/swarm/progress/...``: step, result, minions joined),
     until the bootstrap's final check, or the maintenance is done or stopped; then
-    the swarm as ``swarm.status`` shows it.
+    the swarm as ``swarm.status`` shows it. With ``--out`` given, only the status
+    comes out, once the run ends.
 
     timeout
         Seconds to follow at most (default 3600); the status table comes either way.
