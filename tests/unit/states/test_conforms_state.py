@@ -73,6 +73,7 @@ class FakeFleet:
     """Fleet.nodes_from as the check uses it: the listed rows first, else a fresh call."""
 
     def __init__(self, fresh):
+        self.opts = {}  # no event bus: the step's progress event is not sent
         self.listed = {}
         self.fresh = fresh
         self.calls = 0
