@@ -183,7 +183,7 @@ def maintain(cluster: Cluster, run: Run, progress: Progress) -> dict:
         for index, step in enumerate(_ordered_again(cluster, run, steps)):
             started = time.monotonic()
             try:
-                stages = _one_step(cluster, run, step, record, progress)
+                stages = _one_step(cluster, run, step, record)
             except Stopped:
                 raise
             except SwarmError as exc:  # a manager gone, a change refused: stop right here
@@ -242,7 +242,7 @@ def _ordered_again(cluster: Cluster, run: Run, steps: list[list[NodeView]]):
         yield managers[0]
 
 
-def _one_step(cluster: Cluster, run: Run, step: list[NodeView], record, progress) -> dict:
+def _one_step(cluster: Cluster, run: Run, step: list[NodeView], record) -> dict:
     ids = {n.id for n in step}
     minions = [run.minions[n.id] for n in step]
     avoid = set(minions)

@@ -235,31 +235,50 @@ class _Forgotten:
         return None
 
 
-def limits_from(batch=1, budget_wait=60, drain_wait=120, up_wait=300) -> Limits:
+def limits_from(batch=None, budget_wait=None, drain_wait=None, up_wait=None) -> Limits:
+    """Limits from the runner's (or the state's) arguments; None keeps Limits' default."""
+    given = {
+        "batch": batch,
+        "budget_wait": budget_wait,
+        "drain_wait": drain_wait,
+        "up_wait": up_wait,
+    }
     try:
         return Limits(
-            batch=batch,
-            budget_wait=float(budget_wait),
-            drain_wait=float(drain_wait),
-            up_wait=float(up_wait),
+            **{k: (v if k == "batch" else float(v)) for k, v in given.items() if v is not None}
         )
     except (TypeError, ValueError) as exc:
         raise SaltInvocationError(f"budget_wait, drain_wait, up_wait: seconds ({exc})") from None
 
 
-def state_return(fleet: Fleet, ret: dict, tgt, tgt_type, options: dict, test: bool) -> dict:
+def run_from_arguments(
+    fleet: Fleet,
+    tgt,
+    tgt_type,
+    test,
+    sls=None,
+    fun=None,
+    arg=None,
+    kwarg=None,
+    batch=None,
+    fresh=False,
+    budget_wait=None,
+    drain_wait=None,
+    up_wait=None,
+    expect_down=False,
+    echo=None,
+) -> dict:
+    """The runner's and the state's arguments, checked, then ``run_maintenance``."""
+    action = Action.given(sls, fun, arg, kwarg)
+    limits = limits_from(batch, budget_wait, drain_wait, up_wait)
+    return run_maintenance(
+        fleet, tgt, tgt_type, action, limits, truthy(test), truthy(fresh), truthy(expect_down), echo
+    )
+
+
+def state_return(ret: dict, report: dict, test: bool) -> dict:
     """The state ``swarm.maintained``: the report as ``changes`` (what was maintained,
     or with ``test`` the plan), the stop as a failure."""
-    fresh = truthy(options.pop("fresh"))
-    expect_down = truthy(options.pop("expect_down"))
-    try:
-        action = Action.given(
-            options.pop("sls"), options.pop("fun"), options.pop("arg"), options.pop("kwarg")
-        )
-        limits = limits_from(**options)
-        report = run_maintenance(fleet, tgt, tgt_type, action, limits, test, fresh, expect_down)
-    except (SwarmError, SaltInvocationError) as exc:
-        return {**ret, "result": False, "comment": f"maintain: {exc}"}
     if test:
         lines = [f"{', '.join(s['nodes'])}: {'; '.join(s['checks'])}" for s in report["steps"]]
         return {**ret, "result": None, "changes": {"plan": report}, "comment": "\n".join(lines)}

@@ -21,7 +21,6 @@ from salt_swarm.core import status as status_report
 from salt_swarm.core.errors import SwarmError
 from salt_swarm.core.minion_ids import check_minion_list
 from salt_swarm.core.settings import default
-from salt_swarm.core.units import truthy
 from salt_swarm.master import (
     checks,
     departures,
@@ -480,12 +479,12 @@ def maintain(
     arg=None,
     kwarg=None,
     tgt_type="glob",
-    batch=1,
+    batch=None,
     test=False,
     fresh=False,
-    budget_wait=60,
-    drain_wait=120,
-    up_wait=300,
+    budget_wait=None,
+    drain_wait=None,
+    up_wait=None,
     expect_down=False,
     timeout=10,
 ):
@@ -542,18 +541,22 @@ def maintain(
         salt-run swarm.maintain 'worker*' fun=system.reboot arg='[1]' expect_down=True
     """
     try:
-        action = maintenance_fleet.Action.given(sls, fun, arg, kwarg)
-        limits = maintenance_fleet.limits_from(batch, budget_wait, drain_wait, up_wait)
-        report = maintenance_fleet.run_maintenance(
+        report = maintenance_fleet.run_from_arguments(
             _fleet(timeout),
             tgt,
             tgt_type,
-            action,
-            limits,
-            truthy(test),
-            truthy(fresh),
-            truthy(expect_down),
-            _progress_line,
+            test,
+            sls=sls,
+            fun=fun,
+            arg=arg,
+            kwarg=kwarg,
+            batch=batch,
+            fresh=fresh,
+            budget_wait=budget_wait,
+            drain_wait=drain_wait,
+            up_wait=up_wait,
+            expect_down=expect_down,
+            echo=_progress_line,
         )
     except (SwarmError, SaltInvocationError) as exc:
         return _fail(f"maintain: {exc}")

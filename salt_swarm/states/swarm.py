@@ -24,9 +24,9 @@ unlock keys never appear in a state's return.
 
 import logging
 
-from salt.exceptions import CommandExecutionError
+from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from salt_swarm.core.errors import NoManagerYet
+from salt_swarm.core.errors import NoManagerYet, SwarmError
 from salt_swarm.core.state_returns import fail as _fail
 from salt_swarm.core.state_returns import new as _ret
 
@@ -740,11 +740,11 @@ def maintained(
     arg=None,
     kwarg=None,
     tgt_type="glob",
-    batch=1,
+    batch=None,
     fresh=False,
-    budget_wait=60,
-    drain_wait=120,
-    up_wait=300,
+    budget_wait=None,
+    drain_wait=None,
+    up_wait=None,
     expect_down=False,
     timeout=10,
 ):
@@ -774,23 +774,29 @@ def maintained(
         return refused
     from salt_swarm.master import maintenance_fleet
 
-    options = dict(
-        sls=sls,
-        fun=fun,
-        arg=arg,
-        kwarg=kwarg,
-        batch=batch,
-        fresh=fresh,
-        budget_wait=budget_wait,
-        drain_wait=drain_wait,
-        up_wait=up_wait,
-        expect_down=expect_down,
-    )
     fleet = _fleet()
     fleet.timeout = float(timeout)
-    return maintenance_fleet.state_return(
-        fleet, ret, tgt, tgt_type, options, bool(__opts__["test"])
-    )
+    test = bool(__opts__["test"])
+    try:
+        report = maintenance_fleet.run_from_arguments(
+            fleet,
+            tgt,
+            tgt_type,
+            test,
+            sls=sls,
+            fun=fun,
+            arg=arg,
+            kwarg=kwarg,
+            batch=batch,
+            fresh=fresh,
+            budget_wait=budget_wait,
+            drain_wait=drain_wait,
+            up_wait=up_wait,
+            expect_down=expect_down,
+        )
+    except (SwarmError, SaltInvocationError) as exc:
+        return _fail(ret, f"maintain: {exc}")
+    return maintenance_fleet.state_return(ret, report, test)
 
 
 def members_joined(
