@@ -27,6 +27,8 @@ KEYS = (
     "timeout",
 )
 
+STATE_ARG = {"fun": "function"}
+
 
 def steps(options) -> dict:
     """``{steps}`` for ``options`` (pillar ``maintain``): one ``swarm.maintained``
@@ -41,5 +43,9 @@ def steps(options) -> dict:
     for key in options:
         if key not in KEYS:
             return {"steps": refused(unknown_key("pillar maintain", key, KEYS))}
-    args = [{"name": "swarm maintenance"}, *({k: options[k]} for k in KEYS if k in options)]
+    # Salt's state system keeps "fun" for itself: the state takes it as "function".
+    args = [
+        {"name": "swarm maintenance"},
+        *({STATE_ARG.get(k, k): options[k]} for k in KEYS if k in options),
+    ]
     return {"steps": [{"id": "swarm maintenance", "state": "swarm.maintained", "args": args}]}

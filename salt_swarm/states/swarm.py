@@ -736,7 +736,7 @@ def maintained(
     name,
     tgt,
     sls=None,
-    fun=None,
+    function=None,
     arg=None,
     kwarg=None,
     tgt_type="glob",
@@ -757,10 +757,13 @@ def maintained(
     again resumes there. ``test=True`` reports the order and the checks. Runs on the
     master (orchestrate SLS ``swarm.maintain``).
 
-    tgt, tgt_type, sls, fun, arg, kwarg, batch, fresh, budget_wait, drain_wait, up_wait, expect_down, timeout
+    tgt, tgt_type, sls, arg, kwarg, batch, fresh, budget_wait, drain_wait, up_wait, expect_down, timeout
         As for the runner ``swarm.maintain``: the minions, the action, workers at
         once, forget another unfinished run, the waits in seconds, and whether the
         action takes the node down (a reboot).
+    function
+        The runner's ``fun`` (Salt's state system keeps ``fun`` for itself): the
+        execution function to run on each node instead of ``sls``.
 
     CLI Example:
 
@@ -784,7 +787,7 @@ def maintained(
             tgt_type,
             test,
             sls=sls,
-            fun=fun,
+            fun=function,
             arg=arg,
             kwarg=kwarg,
             batch=batch,

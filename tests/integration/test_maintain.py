@@ -18,7 +18,7 @@ from lab import images, swarms
 from lab.layout import lab_index
 from lab.wait import wait_for
 from salt_swarm.core.cluster import node_view
-from tests.integration.conftest import PILLARS, switch_pillar
+from tests.integration.conftest import PILLARS, orchestrate, switch_pillar
 
 pytestmark = pytest.mark.own_pillar
 
@@ -212,3 +212,17 @@ def test_a_failure_on_the_third_node_stops_there_and_the_rerun_resumes_from_it(
     nodes = seven.api.nodes()
     assert all(n["Spec"]["Availability"] == "active" for n in nodes)
     wait_for(lambda: running(seven, "web") == 6, 60, "6 web tasks running")
+
+
+def test_the_orchestrate_sls_runs_the_same_maintenance_and_its_test_mode_changes_nothing(
+    lab, seven
+):
+    pillar = 'pillar={"maintain": {"tgt": "host4", "fun": "test.true", "fresh": true}}'
+    plan = orchestrate(lab, "swarm.maintain", pillar, "test=True")
+    assert plan.ok, plan.out
+    assert "host4: quorum kept and every budget met: may go now" in plan.out, plan.out
+    run = orchestrate(lab, "swarm.maintain", pillar)
+    assert run.ok and run.changed == 1, run.out
+    assert "1 node(s) maintained" in run.out, run.out
+    host4 = next(n for n in seven.api.nodes() if n["Description"]["Hostname"] == "host4")
+    assert host4["Spec"]["Availability"] == "active"

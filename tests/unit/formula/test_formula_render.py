@@ -1160,7 +1160,10 @@ def test_maintain_sls_without_a_target_or_with_a_typo_is_one_refused_step(formul
 def test_maintain_sls_hostile_values_stay_data(formula, key):
     value = HOSTILE[key]
     rendered = _maintain(formula, {"tgt": value, "fun": value})
-    assert rendered["swarm maintenance"]["swarm.maintained"][1:] == [{"tgt": value}, {"fun": value}]
+    assert rendered["swarm maintenance"]["swarm.maintained"][1:] == [
+        {"tgt": value},
+        {"function": value},
+    ]
 
 
 # ---------------------------------------------------------------------------
